@@ -1,0 +1,210 @@
+#include "sync/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "sync/s3_xml.hpp"
+
+namespace mh::sync {
+
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 64 * 1024;
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+// Everything the callbacks need; exceptions are parked here, never thrown through libcurl.
+struct TransferContext {
+  CURL* curl = nullptr;
+  ByteSink* sink = nullptr;
+  const std::stop_token* stop = nullptr;
+  HttpResponse* response = nullptr;
+  bool status_checked = false;
+  bool to_sink = false;
+  std::exception_ptr error;
+};
+
+std::size_t on_body(char* data, std::size_t one, std::size_t n, void* user) {
+  auto* ctx = static_cast<TransferContext*>(user);
+  const std::size_t size = one * n;
+  try {
+    if (!ctx->status_checked) {
+      ctx->status_checked = true;
+      long status = 0;
+      curl_easy_getinfo(ctx->curl, CURLINFO_RESPONSE_CODE, &status);
+      ctx->to_sink = ctx->sink != nullptr && is_success(status);
+      // A full body (200) to a request that asked for the rest (Range): start over.
+      if (ctx->to_sink && status == 200 && ctx->sink->offset() > 0) ctx->sink->restart();
+    }
+    if (ctx->to_sink) {
+      ctx->sink->write(data, size);
+    } else if (ctx->response->body.size() < kMaxErrorBody || ctx->sink == nullptr) {
+      ctx->response->body.append(data, size);
+    }
+    return size;
+  } catch (...) {
+    ctx->error = std::current_exception();
+    return 0;  // makes curl fail with CURLE_WRITE_ERROR; the parked exception is rethrown
+  }
+}
+
+std::size_t on_header(char* data, std::size_t one, std::size_t n, void* user) {
+  auto* ctx = static_cast<TransferContext*>(user);
+  const std::size_t size = one * n;
+  std::string_view line(data, size);
+  if (line.starts_with("HTTP/")) {
+    ctx->response->headers.clear();  // a new response (after a redirect or 100-continue)
+    return size;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return size;
+  std::string name(line.substr(0, colon));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    value.remove_suffix(1);
+  }
+  ctx->response->headers[name] = std::string(value);
+  return size;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* ctx = static_cast<TransferContext*>(user);
+  return ctx->stop->stop_requested() ? 1 : 0;
+}
+
+}  // namespace
+
+struct HttpClient::Pool {
+  std::mutex mutex;
+  std::vector<CURL*> idle;
+  ~Pool() {
+    for (CURL* curl : idle) curl_easy_cleanup(curl);
+  }
+  CURL* take() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        CURL* curl = idle.back();
+        idle.pop_back();
+        curl_easy_reset(curl);  // clears options, keeps the connection and DNS caches
+        return curl;
+      }
+    }
+    CURL* curl = curl_easy_init();
+    if (curl == nullptr) throw transient_error("curl_easy_init failed");
+    return curl;
+  }
+  void give_back(CURL* curl) {
+    std::lock_guard lock(mutex);
+    idle.push_back(curl);
+  }
+};
+
+HttpClient::HttpClient() : pool_(std::make_unique<Pool>()) {
+  global_init();
+}
+HttpClient::~HttpClient() = default;
+
+bool is_success(long status) {
+  return status >= 200 && status < 300;
+}
+
+HttpResponse HttpClient::perform(const HttpRequest& request, ByteSink* sink,
+                                 const std::stop_token& stop) {
+  CURL* curl = pool_->take();
+  struct Return {
+    Pool* pool;
+    CURL* curl;
+    ~Return() { pool->give_back(curl); }
+  } give_back{pool_.get(), curl};
+
+  HttpResponse response;
+  TransferContext ctx;
+  ctx.curl = curl;
+  ctx.sink = sink;
+  ctx.stop = &stop;
+  ctx.response = &response;
+
+  std::unique_ptr<curl_slist, SlistDeleter> headers;
+  for (const std::string& header : request.headers) {
+    curl_slist* appended = curl_slist_append(headers.get(), header.c_str());
+    if (appended == nullptr) throw transient_error("curl_slist_append failed");
+    headers.release();
+    headers.reset(appended);
+  }
+
+  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ctx);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ctx);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &ctx);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  // A transfer that moves less than 1 KiB/s for 30 s is a stalled one: time out and retry.
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024L);
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, nullptr);  // bytes as stored, no decoding
+  if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (request.follow_redirects) {
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+  }
+  if (!request.aws_sigv4.empty()) {
+    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
+    curl_easy_setopt(curl, CURLOPT_USERPWD, request.user_password.c_str());
+  }
+
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_off_t length = -1;
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  response.content_length = length;
+  if (ctx.error) std::rethrow_exception(ctx.error);
+  if (code == CURLE_OK) return response;
+  if (code == CURLE_ABORTED_BY_CALLBACK && stop.stop_requested()) throw cancelled_error();
+  const std::string why = curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+      throw permanent_error(request.url + ": " + why);
+    default:
+      // Refused, reset, timed out, body cut short, DNS hiccups, TLS handshake failures: retry.
+      throw transient_error(request.url + ": " + why);
+  }
+}
+
+SyncError status_error(const HttpResponse& response, const std::string& what) {
+  std::string message = what + ": HTTP " + std::to_string(response.status);
+  if (auto s3 = parse_s3_error(response.body)) {
+    if (!s3->code.empty()) message += " " + s3->code;
+    if (!s3->message.empty()) message += ": " + s3->message;
+  }
+  const long s = response.status;
+  if (s == 408 || s == 429 || s >= 500) return transient_error(message);
+  return permanent_error(message);
+}
+
+}  // namespace mh::sync

@@ -1,0 +1,22 @@
+#include "sync/source.hpp"
+
+#include "sync/source_https.hpp"
+#include "sync/source_local.hpp"
+#include "sync/source_s3.hpp"
+
+namespace mh::sync {
+
+std::unique_ptr<Source> make_source(const SourceUri& uri, const SourceSettings& settings) {
+  switch (uri.kind) {
+    case SourceUri::Kind::local:
+      return std::make_unique<LocalSource>(uri.path);
+    case SourceUri::Kind::s3:
+      return std::make_unique<S3Source>(uri.bucket, uri.prefix,
+                                        settings.s3 ? *settings.s3 : S3Settings::from_env());
+    case SourceUri::Kind::http:
+      return std::make_unique<HttpsSource>(uri.base_url, uri.files);
+  }
+  return nullptr;
+}
+
+}  // namespace mh::sync

@@ -1,0 +1,105 @@
+#include "sync/source_local.hpp"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "sync/safe_path.hpp"
+#include "sync/sync_error.hpp"
+#include "sync/unique_fd.hpp"
+
+namespace mh::sync {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string mtime_version(const struct stat& st) {
+  return "mtime:" + std::to_string(static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL +
+                                   st.st_mtim.tv_nsec);
+}
+
+bool is_sync_artifact(const std::string& name) {
+  return name.starts_with(kReservedPrefix) ||
+         (name.starts_with('.') && name.find(kPartialMarker) != std::string::npos);
+}
+
+}  // namespace
+
+LocalSource::LocalSource(fs::path root) : root_(std::move(root)) {}
+
+std::vector<RemoteObject> LocalSource::list(const std::stop_token& stop) {
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) {
+    throw permanent_error("source directory " + root_.string() + " does not exist or is not a " +
+                          "directory");
+  }
+  std::vector<RemoteObject> objects;
+  fs::recursive_directory_iterator it(root_, fs::directory_options::none, ec), end;
+  if (ec) throw permanent_error("cannot read " + root_.string() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw permanent_error("cannot read " + root_.string() + ": " + ec.message());
+    if (stop.stop_requested()) throw cancelled_error();
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    if (is_sync_artifact(name)) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    struct stat lst {};
+    if (::lstat(path.c_str(), &lst) != 0) continue;  // vanished while listing
+    if (S_ISDIR(lst.st_mode)) continue;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      spdlog::warn("sync: skipping {} (broken symlink)", path.string());
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      spdlog::warn("sync: skipping {} (symlink to a directory)", path.string());
+      continue;
+    }
+    if (!S_ISREG(st.st_mode)) continue;
+    RemoteObject object;
+    object.key = path.lexically_relative(root_).generic_string();
+    object.size = static_cast<std::uint64_t>(st.st_size);
+    object.version = mtime_version(st);
+    objects.push_back(std::move(object));
+  }
+  return objects;
+}
+
+void LocalSource::fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) {
+  const fs::path path = root_ / object.key;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    const std::string why = std::strerror(errno);
+    if (errno == ENOENT) throw permanent_error(path.string() + ": vanished since listing");
+    throw permanent_error("cannot open " + path.string() + ": " + why);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || mtime_version(st) != object.version ||
+      static_cast<std::uint64_t>(st.st_size) != object.size) {
+    throw permanent_error(path.string() + ": changed since listing; sync again");
+  }
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<char> buffer(1 << 20);
+  auto offset = static_cast<off_t>(sink.offset());
+  for (;;) {
+    if (stop.stop_requested()) throw cancelled_error();
+    const ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw transient_error("read " + path.string() + ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    sink.write(buffer.data(), static_cast<std::size_t>(n));
+    offset += n;
+  }
+}
+
+}  // namespace mh::sync
