@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "tokenizer/oniguruma_pattern.hpp"
 #include "tokenizer/stream_decoder.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -72,7 +73,9 @@ const std::vector<Case>& fixture_cases() {
 }
 
 // The text as a JSON string: control characters and invisible spaces stay readable.
-std::string quoted(std::string_view s) { return json::serialize(json::string(s)); }
+std::string as_json(std::string_view s) {
+  return json::serialize(json::string(s));
+}
 
 std::string ids_text(const std::vector<TokenId>& ids) {
   std::string out = "[";
@@ -129,7 +132,7 @@ std::string stream_decode(const Tokenizer& tokenizer, const std::vector<TokenId>
   std::string text;
   for (TokenId id : ids) {
     const std::string piece = decoder.push(id);
-    CHECK_MESSAGE(valid_utf8(piece), "piece " << quoted(piece) << " after id " << id);
+    CHECK_MESSAGE(valid_utf8(piece), "piece " << as_json(piece) << " after id " << id);
     if (held_back && decoder.has_pending()) ++*held_back;
     text += piece;
   }
@@ -151,13 +154,13 @@ TEST_CASE("fixture: 400 texts encode and decode exactly as Hugging Face does") {
     const auto ids = tokenizer.encode(c.text);
     if (ids != c.ids) {
       ok = false;
-      FAIL_CHECK("line " << c.line << " ids differ for " << quoted(c.text) << "\n  expected "
+      FAIL_CHECK("line " << c.line << " ids differ for " << as_json(c.text) << "\n  expected "
                          << ids_text(c.ids) << "\n  got      " << ids_text(ids));
     }
     const auto with_special = tokenizer.encode(c.text, {.add_special_tokens = true});
     if (with_special != c.ids_with_special) {
       ok = false;
-      FAIL_CHECK("line " << c.line << " ids_with_special differ for " << quoted(c.text)
+      FAIL_CHECK("line " << c.line << " ids_with_special differ for " << as_json(c.text)
                          << "\n  expected " << ids_text(c.ids_with_special) << "\n  got      "
                          << ids_text(with_special));
     }
@@ -166,15 +169,15 @@ TEST_CASE("fixture: 400 texts encode and decode exactly as Hugging Face does") {
     const std::string decoded = tokenizer.decode(c.ids, /*skip_special_tokens=*/true);
     if (decoded != c.decoded) {
       ok = false;
-      FAIL_CHECK("line " << c.line << " decode differs for " << quoted(c.text) << "\n  expected "
-                         << quoted(c.decoded) << "\n  got      " << quoted(decoded));
+      FAIL_CHECK("line " << c.line << " decode differs for " << as_json(c.text) << "\n  expected "
+                         << as_json(c.decoded) << "\n  got      " << as_json(decoded));
     }
     // Byte-level BPE is lossless: keeping special tokens gives the text back.
     const std::string kept = tokenizer.decode(c.ids);
     if (kept != c.text) {
       ok = false;
       FAIL_CHECK("line " << c.line << " decode keeping special tokens differs: expected "
-                         << quoted(c.text) << ", got " << quoted(kept));
+                         << as_json(c.text) << ", got " << as_json(kept));
     }
     passed += ok ? 1 : 0;
   }
@@ -182,11 +185,66 @@ TEST_CASE("fixture: 400 texts encode and decode exactly as Hugging Face does") {
   CHECK(passed == cases.size());
 }
 
+TEST_CASE("edge cases: Unicode classes, whitespace, contractions, special look-alikes") {
+  // Made by make_llama3_edge_cases.py with tokenizers 0.23.2 on the same tokenizer.json.
+  const Tokenizer& tokenizer = llama3();
+  std::ifstream in(std::string(MH_TOKENIZER_FIXTURES) + "/llama3_edge_cases.jsonl");
+  REQUIRE(in.good());
+  std::string line;
+  std::size_t number = 0, texts = 0, decodes = 0, failed = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const json::object o = json::parse(line).as_object();
+    const std::string decoded(o.at("decoded").as_string());
+    const std::string decoded_keep(o.at("decoded_keep").as_string());
+    bool ok = true;
+    auto expect_ids = [&](const std::string& what, const std::vector<TokenId>& got,
+                          const json::value& want, const std::string& text) {
+      if (got == to_ids(want)) return;
+      ok = false;
+      FAIL_CHECK("line " << number << " " << what << " differ for " << as_json(text)
+                         << "\n  expected " << ids_text(to_ids(want)) << "\n  got      "
+                         << ids_text(got));
+    };
+    auto expect_text = [&](const std::string& what, const std::string& got,
+                           const std::string& want) {
+      if (got == want) return;
+      ok = false;
+      FAIL_CHECK("line " << number << " " << what << ": expected " << as_json(want) << ", got "
+                         << as_json(got));
+    };
+    std::vector<TokenId> ids;
+    if (const auto* text_value = o.if_contains("text")) {
+      ++texts;
+      const std::string text(text_value->as_string());
+      ids = tokenizer.encode(text);
+      expect_ids("ids", ids, o.at("ids"), text);
+      expect_ids("ids_with_special", tokenizer.encode(text, {.add_special_tokens = true}),
+                 o.at("ids_with_special"), text);
+      expect_ids("ids_split_special", tokenizer.encode(text, {.parse_special = false}),
+                 o.at("ids_split_special"), text);
+      ids = to_ids(o.at("ids"));
+    } else {
+      ++decodes;
+      ids = to_ids(o.at("decode_ids"));
+    }
+    expect_text("decode", tokenizer.decode(ids, true), decoded);
+    expect_text("decode keeping special tokens", tokenizer.decode(ids), decoded_keep);
+    expect_text("stream decode", stream_decode(tokenizer, ids, true), decoded);
+    expect_text("stream decode keeping special tokens", stream_decode(tokenizer, ids, false),
+                decoded_keep);
+    failed += ok ? 0 : 1;
+  }
+  MESSAGE(texts << " texts and " << decodes << " id sequences, " << failed << " failed");
+  CHECK(texts > 1000);
+  CHECK(decodes > 100);
+}
+
 TEST_CASE("stream decoding reproduces decode and never splits a UTF-8 character") {
   const Tokenizer& tokenizer = llama3();
   std::size_t held_back = 0;
   for (const Case& c : fixture_cases()) {
-    INFO("line " << c.line << " text " << quoted(c.text));
+    INFO("line " << c.line << " text " << as_json(c.text));
     CHECK(stream_decode(tokenizer, c.ids, true, &held_back) == c.decoded);
     CHECK(stream_decode(tokenizer, c.ids, false) == c.text);
   }
@@ -253,8 +311,7 @@ TEST_CASE("special tokens") {
     const auto plain = tokenizer.encode(chat, {.parse_special = false});
     for (TokenId id : plain) CHECK_FALSE(tokenizer.is_special(id));
     CHECK(tokenizer.decode(plain) == chat);
-    CHECK(tokenizer.encode("<|eot_id|>", {.parse_special = false}) !=
-          std::vector<TokenId>{eot});
+    CHECK(tokenizer.encode("<|eot_id|>", {.parse_special = false}) != std::vector<TokenId>{eot});
   }
   SUBCASE("add_bos prepends BOS once") {
     const auto hi = tokenizer.encode("Hello");
@@ -312,7 +369,8 @@ TEST_CASE("concurrent encoding gives the same ids as serial encoding") {
   for (const auto& result : results) {
     REQUIRE(result.size() == cases.size() * 3);
     for (std::size_t i = 0; i < result.size(); ++i) {
-      CHECK_MESSAGE(result[i] == cases[i % cases.size()].ids, quoted(cases[i % cases.size()].text));
+      CHECK_MESSAGE(result[i] == cases[i % cases.size()].ids,
+                    as_json(cases[i % cases.size()].text));
     }
   }
 }
@@ -370,20 +428,18 @@ json::object small_tokenizer(bool ignore_merges) {
   vocab["ab"] = 257;
   vocab["abc"] = 258;
   json::array merges = {"b c", json::array{"a", "b"}};
-  json::object model = {{"type", "BPE"},     {"vocab", vocab},
+  json::object model = {{"type", "BPE"},      {"vocab", vocab},
                         {"merges", merges},   {"ignore_merges", ignore_merges},
                         {"dropout", nullptr}, {"unk_token", nullptr}};
-  json::array added = {json::object{{"id", 259},
-                                    {"content", "<s>"},
-                                    {"special", true},
-                                    {"single_word", false},
-                                    {"lstrip", false},
-                                    {"rstrip", false},
-                                    {"normalized", false}},
-                       json::object{{"id", 260},
-                                    {"content", "<s>x"},
-                                    {"special", false},
-                                    {"normalized", false}}};
+  json::array added = {
+      json::object{{"id", 259},
+                   {"content", "<s>"},
+                   {"special", true},
+                   {"single_word", false},
+                   {"lstrip", false},
+                   {"rstrip", false},
+                   {"normalized", false}},
+      json::object{{"id", 260}, {"content", "<s>x"}, {"special", false}, {"normalized", false}}};
   json::object pre = {
       {"type", "Sequence"},
       {"pretokenizers",
@@ -391,16 +447,19 @@ json::object small_tokenizer(bool ignore_merges) {
                                 {"pattern", {{"Regex", R"(\p{L}+|\s+|[^\s\p{L}]+)"}}},
                                 {"behavior", "Isolated"},
                                 {"invert", false}},
-                   json::object{{"type", "ByteLevel"},
-                                {"add_prefix_space", false},
-                                {"use_regex", false}}}}};
+                   json::object{
+                       {"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
   json::object post = {
       {"type", "TemplateProcessing"},
       {"single", json::array{json::object{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
                              json::object{{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
       {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", json::array{259}}}}}}};
-  return {{"version", "1.0"},   {"normalizer", nullptr}, {"added_tokens", added},
-          {"model", model},     {"pre_tokenizer", pre},  {"post_processor", post},
+  return {{"version", "1.0"},
+          {"normalizer", nullptr},
+          {"added_tokens", added},
+          {"model", model},
+          {"pre_tokenizer", pre},
+          {"post_processor", post},
           {"decoder", {{"type", "ByteLevel"}}}};
 }
 
@@ -433,8 +492,7 @@ TEST_CASE("added tokens: leftmost-longest, template post-processor, BOS fallback
   CHECK(tokenizer.encode("<s>xy") == std::vector<TokenId>{260, 'y'});
   CHECK(tokenizer.encode("a<s>") == std::vector<TokenId>{'a', 259});
   // The special one is text when special handling is off; the non-special one still matches.
-  CHECK(tokenizer.encode("<s>", {.parse_special = false}) ==
-        std::vector<TokenId>{'<', 's', '>'});
+  CHECK(tokenizer.encode("<s>", {.parse_special = false}) == std::vector<TokenId>{'<', 's', '>'});
   CHECK(tokenizer.encode("<s>x", {.parse_special = false}) == std::vector<TokenId>{260});
   CHECK(tokenizer.encode("ab", {.add_special_tokens = true}) == std::vector<TokenId>{259, 257});
   // No tokenizer_config.json: the template's single prefix token is the BOS.
@@ -493,8 +551,9 @@ TEST_CASE("malformed tokenizer files are refused with the file and key named") {
 
   doc = small_tokenizer(false);
   doc["added_tokens"].as_array()[0].as_object()["content"] = 5;
-  CHECK(error_of(doc) == "tokenizer.json: \"added_tokens[0].content\" must be a string, got a "
-                         "number");
+  CHECK(error_of(doc) ==
+        "tokenizer.json: \"added_tokens[0].content\" must be a string, got a "
+        "number");
 
   doc = small_tokenizer(false);
   doc["decoder"] = json::object{{"type", "WordPiece"}};
@@ -505,4 +564,23 @@ TEST_CASE("malformed tokenizer files are refused with the file and key named") {
   CHECK(error_of(small_tokenizer(false), R"({"eos_token": 3})")
             .find("tokenizer_config.json: \"eos_token\" must be a string or an object") !=
         std::string::npos);
+}
+
+TEST_CASE("Oniguruma classes are rewritten for PCRE2, brackets and quoting respected") {
+  using mh::llama::translate_oniguruma_pattern;
+  const std::string s = translate_oniguruma_pattern(R"(\s)");
+  CHECK(s.front() == '[');
+  CHECK(s.find("\\x{2000}-\\x{200A}") != std::string::npos);
+  CHECK(s.find("180E") == std::string::npos);
+  CHECK(translate_oniguruma_pattern(R"(\S)").rfind("[^", 0) == 0);
+  // Inside brackets the items join the class; a complement there stays as written.
+  const std::string in_class = translate_oniguruma_pattern(R"([^\s\p{L}\P{N}])");
+  CHECK(in_class.rfind("[^\\t-\\r ", 0) == 0);
+  CHECK(in_class.find("\\p{L}\\x{1C89}") != std::string::npos);
+  CHECK(in_class.find("\\P{N}]") != std::string::npos);
+  CHECK(translate_oniguruma_pattern(R"(\pN+)").rfind("[\\p{N}\\x{10D40}", 0) == 0);
+  CHECK(translate_oniguruma_pattern(R"(\p{^L})").rfind("[^\\p{L}", 0) == 0);
+  // Untouched: other properties, escaped backslashes, quoted text, POSIX classes, a leading ].
+  CHECK(translate_oniguruma_pattern(R"(\p{Lu}\\s\Q\s\E[]a][[:alpha:]])") ==
+        R"(\p{Lu}\\s\Q\s\E[]a][[:alpha:]])");
 }

@@ -37,8 +37,8 @@ std::size_t start_of_last_code_point(std::string_view s) {
 // Unicode White_Space, which tokenizers' `\s` (Rust regex) means.
 bool is_white_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000;
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 // Rust regex's Unicode `\w`, for single_word tokens.
@@ -48,8 +48,7 @@ bool is_word_character(std::string_view one_char) {
     Pattern() {
       int error = 0;
       PCRE2_SIZE offset = 0;
-      constexpr std::string_view kWord =
-          R"(^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]$)";
+      constexpr std::string_view kWord = R"(^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]$)";
       code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kWord.data()), kWord.size(),
                            PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
     }
@@ -141,8 +140,8 @@ AddedVocabulary::AddedVocabulary(const std::vector<AddedTokenSpec>& tokens) {
   // Leftmost-longest matching depends only on the contents, not on their order.
   for (const AddedTokenSpec& token : tokens) {
     if (token.content.empty()) continue;  // tokenizers ignores empty tokens
-    Entry entry{token.content, token.id, token.special, token.single_word, token.lstrip,
-                token.rstrip};
+    Entry entry{token.content,     token.id,     token.special,
+                token.single_word, token.lstrip, token.rstrip};
     (token.normalized ? normalized_ : raw_).add(entry);
   }
 }

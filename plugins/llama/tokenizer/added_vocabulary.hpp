@@ -52,8 +52,8 @@ class AddedVocabulary {
     int longest_at(std::string_view text, std::size_t pos) const;
   };
 
-  static void find(const Trie& trie, std::string_view text, std::size_t offset,
-                   bool parse_special, std::vector<Segment>& out);
+  static void find(const Trie& trie, std::string_view text, std::size_t offset, bool parse_special,
+                   std::vector<Segment>& out);
 
   Trie raw_;
   Trie normalized_;

@@ -119,8 +119,8 @@ std::vector<TokenId> Bpe::merge_word(std::string_view piece) const {
   };
   std::vector<Candidate> storage;
   storage.reserve(piece.size());
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue(
-      std::greater<>{}, std::move(storage));
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue(std::greater<>{},
+                                                                               std::move(storage));
   auto lookup = [&](TokenId left, TokenId right, std::uint64_t& value) {
     const auto it = merges_.find(pair_key(left, right));
     if (it == merges_.end()) return false;

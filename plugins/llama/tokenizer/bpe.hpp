@@ -60,8 +60,8 @@ class Bpe {
     std::array<Shard, kShards> shards_;
   };
 
-  StringMap<TokenId> by_bytes_;                  // raw bytes of each byte-level entry -> id
-  std::array<TokenId, 256> byte_ids_{};          // single-byte entries; -1 when absent
+  StringMap<TokenId> by_bytes_;          // raw bytes of each byte-level entry -> id
+  std::array<TokenId, 256> byte_ids_{};  // single-byte entries; -1 when absent
   std::unordered_map<std::uint64_t, std::uint64_t> merges_;  // (left, right) -> (rank, new id)
   bool ignore_merges_ = false;
   std::optional<TokenId> unk_id_;

@@ -32,7 +32,9 @@ constexpr Tables kTables;
 
 }  // namespace
 
-char32_t char_of_byte(unsigned char byte) { return kTables.char_of[byte]; }
+char32_t char_of_byte(unsigned char byte) {
+  return kTables.char_of[byte];
+}
 
 std::optional<std::string> to_bytes(std::string_view text) {
   std::string out;

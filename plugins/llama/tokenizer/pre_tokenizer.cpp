@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "tokenizer/oniguruma_pattern.hpp"
+
 namespace mh::llama {
 namespace {
 
@@ -62,17 +64,30 @@ struct PreTokenizer::Op {
 };
 
 PreTokenizer::PreTokenizer(const std::vector<PreTokenizerStep>& steps, std::string_view source) {
-  auto add_split = [&](std::string_view pattern, bool is_regex,
-                       PreTokenizerStep::Behavior behavior, const std::string& where) {
+  auto add_split = [&](std::string_view pattern, bool is_regex, PreTokenizerStep::Behavior behavior,
+                       const std::string& where) {
     auto op = std::make_unique<Op>();
     op->kind = Op::Kind::kSplit;
     op->behavior = behavior;
     int error = 0;
     PCRE2_SIZE offset = 0;
     const uint32_t options = PCRE2_UTF | PCRE2_UCP | (is_regex ? 0 : PCRE2_LITERAL);
-    op->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                             options, &error, &offset, nullptr);
+    auto compile = [&](std::string_view text) {
+      return pcre2_compile(reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), options, &error,
+                           &offset, nullptr);
+    };
+    const std::string translated =
+        is_regex ? translate_oniguruma_pattern(pattern) : std::string(pattern);
+    op->code = compile(translated);
     if (op->code == nullptr) {
+      // Report the error against the pattern as written in the file.
+      if (pcre2_code* original = compile(pattern)) {
+        pcre2_code_free(original);
+        throw TokenizerError(std::string(source) + ": " + where +
+                             " pattern does not compile once its Unicode classes are "
+                             "rewritten for PCRE2 (" +
+                             pcre2_message(error) + ")");
+      }
       throw TokenizerError(std::string(source) + ": " + where + " pattern does not compile (" +
                            pcre2_message(error) + " at offset " + std::to_string(offset) + ")");
     }
@@ -144,8 +159,8 @@ void PreTokenizer::run(std::size_t index, std::string_view text, PieceSink sink)
   std::size_t emitted = 0;   // end of what was already handed on
   while (position < text.size()) {
     // The caller validated the UTF-8 once for the whole text.
-    int rc = pcre2_match(op.code, subject, text.size(), position, PCRE2_NO_UTF_CHECK,
-                         match.get(), context);
+    int rc = pcre2_match(op.code, subject, text.size(), position, PCRE2_NO_UTF_CHECK, match.get(),
+                         context);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && op.jit) {
       // The JIT ran out of stack or hit a limit: the interpreter keeps its frames on the heap.
       rc = pcre2_match(op.code, subject, text.size(), position, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
@@ -162,7 +177,8 @@ void PreTokenizer::run(std::size_t index, std::string_view text, PieceSink sink)
     if (end == begin) {
       // An empty match splits nothing; step over one character, as tokenizers does.
       position = begin + 1;
-      while (position < text.size() && (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
+      while (position < text.size() &&
+             (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
         ++position;
       }
       continue;

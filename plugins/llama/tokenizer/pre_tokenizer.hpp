@@ -17,8 +17,8 @@ namespace mh::llama {
 class PieceSink {
  public:
   template <typename F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, PieceSink>)
-  PieceSink(F&& f)  // NOLINT: implicit on purpose, lambdas pass straight in
+  requires(!std::is_same_v<std::remove_cvref_t<F>, PieceSink>)
+      PieceSink(F&& f)  // NOLINT: implicit on purpose, lambdas pass straight in
       : object_(const_cast<void*>(static_cast<const void*>(&f))),
         call_([](void* o, std::string_view piece) {
           (*static_cast<std::remove_reference_t<F>*>(o))(piece);

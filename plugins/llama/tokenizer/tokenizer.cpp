@@ -189,8 +189,7 @@ Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {
   if (const auto bad = utf8::first_invalid(text)) {
-    throw std::invalid_argument("text is not valid UTF-8 (at byte " + std::to_string(*bad) +
-                                ")");
+    throw std::invalid_argument("text is not valid UTF-8 (at byte " + std::to_string(*bad) + ")");
   }
   const Impl& impl = *impl_;
   std::vector<TokenId> ids;
@@ -252,12 +251,20 @@ std::string_view Tokenizer::token_bytes(TokenId id) const {
   return impl_->bytes.at(id);
 }
 
-std::size_t Tokenizer::vocab_size() const { return impl_->flags.size(); }
-bool Tokenizer::contains(TokenId id) const { return impl_->known(id); }
+std::size_t Tokenizer::vocab_size() const {
+  return impl_->flags.size();
+}
+bool Tokenizer::contains(TokenId id) const {
+  return impl_->known(id);
+}
 bool Tokenizer::is_special(TokenId id) const {
   return impl_->known(id) && (impl_->flags[id] & Impl::kSpecial);
 }
-std::optional<TokenId> Tokenizer::bos_id() const { return impl_->bos; }
-std::optional<TokenId> Tokenizer::eos_id() const { return impl_->eos; }
+std::optional<TokenId> Tokenizer::bos_id() const {
+  return impl_->bos;
+}
+std::optional<TokenId> Tokenizer::eos_id() const {
+  return impl_->eos;
+}
 
 }  // namespace mh::llama

@@ -24,14 +24,20 @@ namespace {
 
 std::string kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -129,8 +135,8 @@ class Reader {
       fail_key(source_, path, "must be a token id (a non-negative integer), got " + kind_name(v));
     }
     if (n < 0 || n > INT32_MAX) {
-      fail_key(source_, path, "must be a token id (a non-negative integer), got " +
-                                  std::to_string(n));
+      fail_key(source_, path,
+               "must be a token id (a non-negative integer), got " + std::to_string(n));
     }
     return static_cast<TokenId>(n);
   }
@@ -184,9 +190,9 @@ void read_model(const Reader& root, TokenizerSpec& spec) {
   spec.vocab.reserve(vocab.size());
   const std::string vocab_path = model.key_path("vocab");
   for (const auto& entry : vocab) {
-    spec.vocab.emplace_back(std::string(entry.key()),
-                            model.to_id(entry.value(), vocab_path + "[\"" +
-                                                           std::string(entry.key()) + "\"]"));
+    spec.vocab.emplace_back(
+        std::string(entry.key()),
+        model.to_id(entry.value(), vocab_path + "[\"" + std::string(entry.key()) + "\"]"));
   }
 
   const json::array& merges = model.require_array("merges");
@@ -199,9 +205,9 @@ void read_model(const Reader& root, TokenizerSpec& spec) {
       const std::string_view s = m.get_string();
       const std::size_t space = s.find(' ');
       if (space == std::string_view::npos || s.find(' ', space + 1) != std::string_view::npos) {
-        fail_key(root.source(), indexed(merges_path, i),
-                 "must be \"left right\" (two tokens and one space), got \"" + std::string(s) +
-                     "\"");
+        fail_key(
+            root.source(), indexed(merges_path, i),
+            "must be \"left right\" (two tokens and one space), got \"" + std::string(s) + "\"");
       }
       spec.merges.emplace_back(std::string(s.substr(0, space)), std::string(s.substr(space + 1)));
     } else if (m.is_array() && m.get_array().size() == 2 && m.get_array()[0].is_string() &&
@@ -209,9 +215,9 @@ void read_model(const Reader& root, TokenizerSpec& spec) {
       spec.merges.emplace_back(std::string(m.get_array()[0].get_string()),
                                std::string(m.get_array()[1].get_string()));
     } else {
-      fail_key(root.source(), indexed(merges_path, i),
-               "must be a string \"left right\" or a pair [\"left\", \"right\"], got " +
-                   kind_name(m));
+      fail_key(
+          root.source(), indexed(merges_path, i),
+          "must be a string \"left right\" or a pair [\"left\", \"right\"], got " + kind_name(m));
     }
   }
 }
@@ -315,8 +321,7 @@ void read_post_processor(const Reader& r, TokenizerSpec& spec) {
   const json::object* specials = nullptr;
   if (const json::value* v = r.find_set("special_tokens")) {
     if (!v->is_object()) {
-      fail_key(r.source(), r.key_path("special_tokens"),
-               "must be an object, got " + kind_name(*v));
+      fail_key(r.source(), r.key_path("special_tokens"), "must be an object, got " + kind_name(*v));
     }
     specials = &v->get_object();
   }
