@@ -332,6 +332,8 @@ TEST_CASE("special tokens") {
 TEST_CASE("lookups") {
   const Tokenizer& tokenizer = llama3();
   CHECK(tokenizer.vocab_size() == 128256);
+  CHECK(tokenizer.encode("").empty());
+  CHECK(tokenizer.decode(std::vector<TokenId>{}).empty());
   CHECK(tokenizer.token_to_id("Hello") == 9906);
   CHECK(tokenizer.id_to_token(9906) == "Hello");
   const auto the = tokenizer.token_to_id("\xC4\xA0the");  // "Ġthe"

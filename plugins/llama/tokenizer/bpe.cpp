@@ -6,14 +6,28 @@
 #include "tokenizer/byte_level.hpp"
 
 namespace mh::llama {
-namespace {
-
-std::uint64_t pair_key(TokenId left, TokenId right) {
-  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) |
-         static_cast<std::uint32_t>(right);
+void MergeTable::reserve(std::size_t count) {
+  std::size_t capacity = 16;
+  int bits = 4;
+  while (capacity < count * 2) {
+    capacity *= 2;
+    ++bits;
+  }
+  slots_.assign(capacity, Slot{});
+  mask_ = capacity - 1;
+  shift_ = 64 - bits;
 }
 
-}  // namespace
+void MergeTable::set(TokenId left, TokenId right, std::uint32_t rank, TokenId merged) {
+  const std::uint64_t key = pack(left, right);
+  for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
+    Slot& slot = slots_[i];
+    if (slot.key == key || slot.key == kEmpty) {
+      slot = {key, rank, merged};
+      return;
+    }
+  }
+}
 
 Bpe::Bpe(const TokenizerSpec& spec, std::string_view source)
     : ignore_merges_(spec.ignore_merges), fuse_unk_(spec.fuse_unk) {
@@ -43,9 +57,7 @@ Bpe::Bpe(const TokenizerSpec& spec, std::string_view source)
     const TokenId left_id = id_of(left, rank);
     const TokenId right_id = id_of(right, rank);
     const TokenId merged_id = id_of(left + right, rank);
-    // A repeated pair keeps its last rank, as tokenizers' map does.
-    merges_[pair_key(left_id, right_id)] =
-        (static_cast<std::uint64_t>(rank) << 32) | static_cast<std::uint32_t>(merged_id);
+    merges_.set(left_id, right_id, static_cast<std::uint32_t>(rank), merged_id);
   }
 
   if (spec.unk_token) {
@@ -121,19 +133,13 @@ std::vector<TokenId> Bpe::merge_word(std::string_view piece) const {
   storage.reserve(piece.size());
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue(std::greater<>{},
                                                                                std::move(storage));
-  auto lookup = [&](TokenId left, TokenId right, std::uint64_t& value) {
-    const auto it = merges_.find(pair_key(left, right));
-    if (it == merges_.end()) return false;
-    value = it->second;
-    return true;
-  };
   auto push = [&](int pos) {
     const int next = symbols[pos].next;
     if (next < 0) return;
-    std::uint64_t value;
-    if (lookup(symbols[pos].id, symbols[next].id, value)) {
-      queue.push({static_cast<std::uint32_t>(value >> 32), pos,
-                  static_cast<TokenId>(value & 0xFFFFFFFFu)});
+    std::uint32_t rank;
+    TokenId merged;
+    if (merges_.find(symbols[pos].id, symbols[next].id, rank, merged)) {
+      queue.push({rank, pos, merged});
     }
   };
   for (int i = 0; i + 1 < n; ++i) push(i);
@@ -144,9 +150,9 @@ std::vector<TokenId> Bpe::merge_word(std::string_view piece) const {
     Symbol& left = symbols[top.pos];
     if (!left.alive || left.next < 0) continue;
     const int right_pos = left.next;
-    std::uint64_t value;
-    if (!lookup(left.id, symbols[right_pos].id, value) ||
-        static_cast<TokenId>(value & 0xFFFFFFFFu) != top.merged) {
+    std::uint32_t rank;
+    TokenId merged;
+    if (!merges_.find(left.id, symbols[right_pos].id, rank, merged) || merged != top.merged) {
       continue;  // stale: the pair it was made for no longer exists
     }
     left.id = top.merged;

@@ -25,6 +25,46 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// (left id, right id) -> (rank, merged id), open addressing: built once, read by all threads.
+class MergeTable {
+ public:
+  void reserve(std::size_t count);
+  // A repeated pair keeps the last value, as tokenizers' map does.
+  void set(TokenId left, TokenId right, std::uint32_t rank, TokenId merged);
+  // False when the pair does not merge.
+  bool find(TokenId left, TokenId right, std::uint32_t& rank, TokenId& merged) const {
+    if (slots_.empty()) return false;
+    const std::uint64_t key = pack(left, right);
+    for (std::size_t i = slot_of(key);; i = (i + 1) & mask_) {
+      const Slot& slot = slots_[i];
+      if (slot.key == key) {
+        rank = slot.rank;
+        merged = slot.merged;
+        return true;
+      }
+      if (slot.key == kEmpty) return false;
+    }
+  }
+
+ private:
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  struct Slot {
+    std::uint64_t key = kEmpty;
+    std::uint32_t rank = 0;
+    TokenId merged = 0;
+  };
+  static std::uint64_t pack(TokenId left, TokenId right) {
+    return (std::uint64_t{static_cast<std::uint32_t>(left)} << 32) |
+           static_cast<std::uint32_t>(right);
+  }
+  std::size_t slot_of(std::uint64_t key) const {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  int shift_ = 64;
+};
+
 class Bpe {
  public:
   // Builds the lookup tables; throws TokenizerError (naming `source`) when a merge names a
@@ -62,7 +102,7 @@ class Bpe {
 
   StringMap<TokenId> by_bytes_;          // raw bytes of each byte-level entry -> id
   std::array<TokenId, 256> byte_ids_{};  // single-byte entries; -1 when absent
-  std::unordered_map<std::uint64_t, std::uint64_t> merges_;  // (left, right) -> (rank, new id)
+  MergeTable merges_;
   bool ignore_merges_ = false;
   std::optional<TokenId> unk_id_;
   bool fuse_unk_ = false;

@@ -22,29 +22,6 @@ std::string pcre2_message(int code) {
   return reinterpret_cast<const char*>(buffer);
 }
 
-// Per-thread JIT stack and match context: a long run of whitespace makes `\s+(?!\S)`
-// backtrack deeply, more than PCRE2's default 32 KiB JIT stack holds.
-struct ThreadMatchState {
-  pcre2_jit_stack* stack = nullptr;
-  pcre2_match_context* context = nullptr;
-  ThreadMatchState() {
-    context = pcre2_match_context_create(nullptr);
-    stack = pcre2_jit_stack_create(64 * 1024, 16 * 1024 * 1024, nullptr);
-    if (context != nullptr && stack != nullptr) pcre2_jit_stack_assign(context, nullptr, stack);
-  }
-  ~ThreadMatchState() {
-    pcre2_jit_stack_free(stack);
-    pcre2_match_context_free(context);
-  }
-  ThreadMatchState(const ThreadMatchState&) = delete;
-  ThreadMatchState& operator=(const ThreadMatchState&) = delete;
-};
-
-pcre2_match_context* thread_match_context() {
-  thread_local ThreadMatchState state;
-  return state.context;
-}
-
 struct MatchDataDeleter {
   void operator()(pcre2_match_data* m) const { pcre2_match_data_free(m); }
 };
@@ -146,7 +123,6 @@ void PreTokenizer::run(std::size_t index, std::string_view text, PieceSink sink)
   std::unique_ptr<pcre2_match_data, MatchDataDeleter> match(
       pcre2_match_data_create_from_pattern(op.code, nullptr));
   if (!match) throw std::bad_alloc();
-  pcre2_match_context* context = thread_match_context();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   const bool keep_gaps = true;  // both behaviors keep the text between matches
   const bool keep_matches = op.behavior == PreTokenizerStep::Behavior::kIsolated;
@@ -160,9 +136,11 @@ void PreTokenizer::run(std::size_t index, std::string_view text, PieceSink sink)
   while (position < text.size()) {
     // The caller validated the UTF-8 once for the whole text.
     int rc = pcre2_match(op.code, subject, text.size(), position, PCRE2_NO_UTF_CHECK, match.get(),
-                         context);
+                         nullptr);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && op.jit) {
-      // The JIT ran out of stack or hit a limit: the interpreter keeps its frames on the heap.
+      // The JIT ran out of its stack (a very long run of whitespace makes `\s+(?!\S)`
+      // backtrack far): the interpreter keeps its frames on the heap. No per-thread JIT stack
+      // is kept, so nothing thread-local pins this library after the plugin is unloaded.
       rc = pcre2_match(op.code, subject, text.size(), position, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
                        match.get(), nullptr);
     }
