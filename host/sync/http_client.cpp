@@ -84,6 +84,39 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return ctx->stop->stop_requested() ? 1 : 0;
 }
 
+const char* reason_phrase(long status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 410:
+      return "Gone";
+    case 412:
+      return "Precondition Failed";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 struct HttpClient::Pool {
@@ -201,6 +234,8 @@ SyncError status_error(const HttpResponse& response, const std::string& what) {
   if (auto s3 = parse_s3_error(response.body)) {
     if (!s3->code.empty()) message += " " + s3->code;
     if (!s3->message.empty()) message += ": " + s3->message;
+  } else if (const char* reason = reason_phrase(response.status)) {
+    message += std::string(" ") + reason;  // HEAD answers and non-S3 servers have no XML body
   }
   const long s = response.status;
   if (s == 408 || s == 429 || s >= 500) return transient_error(message);

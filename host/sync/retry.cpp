@@ -20,7 +20,8 @@ bool sleep_unless_stopped(std::chrono::milliseconds delay, const std::stop_token
   std::mutex mutex;
   std::condition_variable_any cv;
   std::unique_lock lock(mutex);
-  return !cv.wait_for(lock, stop, delay, [] { return false; });
+  cv.wait_for(lock, stop, delay, [] { return false; });
+  return !stop.stop_requested();
 }
 
 }  // namespace mh::sync
