@@ -1,7 +1,7 @@
 #include "tokenizer/bpe.hpp"
 
+#include <algorithm>
 #include <mutex>
-#include <queue>
 
 #include "tokenizer/byte_level.hpp"
 
@@ -125,28 +125,29 @@ std::vector<TokenId> Bpe::merge_word(std::string_view piece) const {
     std::uint32_t rank;
     int pos;
     TokenId merged;
-    bool operator>(const Candidate& o) const {
-      return rank != o.rank ? rank > o.rank : pos > o.pos;
-    }
   };
-  std::vector<Candidate> storage;
-  storage.reserve(piece.size());
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue(std::greater<>{},
-                                                                               std::move(storage));
+  // A min-heap on (rank, pos) through std::push_heap / std::pop_heap.
+  auto later = [](const Candidate& a, const Candidate& b) {
+    return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+  };
+  std::vector<Candidate> queue;
+  queue.reserve(piece.size());
   auto push = [&](int pos) {
     const int next = symbols[pos].next;
     if (next < 0) return;
     std::uint32_t rank;
     TokenId merged;
     if (merges_.find(symbols[pos].id, symbols[next].id, rank, merged)) {
-      queue.push({rank, pos, merged});
+      queue.push_back({rank, pos, merged});
+      std::push_heap(queue.begin(), queue.end(), later);
     }
   };
   for (int i = 0; i + 1 < n; ++i) push(i);
 
   while (!queue.empty()) {
-    const Candidate top = queue.top();
-    queue.pop();
+    std::pop_heap(queue.begin(), queue.end(), later);
+    const Candidate top = queue.back();
+    queue.pop_back();
     Symbol& left = symbols[top.pos];
     if (!left.alive || left.next < 0) continue;
     const int right_pos = left.next;
