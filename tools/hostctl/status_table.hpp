@@ -1,0 +1,28 @@
+// `hostctl status`: the status report as an aligned table, one model a row.
+#ifndef MODELHOST_HOSTCTL_STATUS_TABLE_HPP
+#define MODELHOST_HOSTCTL_STATUS_TABLE_HPP
+
+#include <string>
+#include <vector>
+
+#include "status_report.hpp"
+
+namespace hostctl {
+
+// Rows of cells under a header row, each column as wide as its widest cell, two spaces
+// between columns; the last column is not padded. Widths count UTF-8 code points.
+std::string format_table(const std::vector<std::vector<std::string>>& rows);
+
+// The cells of one model: NAME STATE GEN PLUGIN VERSION IN-FLIGHT SYNC ERROR.
+std::vector<std::string> status_row(const ModelStatus& model);
+
+// "512 MB/2.0 GB" while syncing, "-" when the model has nothing to sync.
+std::string sync_cell(const SyncProgress& sync);
+
+// The whole `hostctl status` output: a line about hostd, then the table (or a hint when no
+// model is there).
+std::string format_status(const StatusReport& report);
+
+}  // namespace hostctl
+
+#endif  // MODELHOST_HOSTCTL_STATUS_TABLE_HPP
