@@ -64,6 +64,8 @@ class Tokenizer {
   // UTF-8 replaced by U+FFFD. Special tokens give their text unless `skip_special_tokens`
   // (transformers' decode defaults to false; the `tokenizers` library's own decode to true).
   // Unknown ids are skipped, as tokenizers does; check with contains() where that matters.
+  // tokenizer_config.json's clean_up_tokenization_spaces (a transformers-side rewrite such as
+  // " ." -> ".") is not applied: the text is exactly the tokens' bytes.
   std::string decode(std::span<const TokenId> ids, bool skip_special_tokens = false) const;
 
   // The spelling in tokenizer.json (byte-level, e.g. "Ġthe"; added tokens as written).
