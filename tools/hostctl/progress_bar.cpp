@@ -1,6 +1,7 @@
 #include "progress_bar.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "human_units.hpp"
@@ -12,7 +13,7 @@ constexpr auto kRateWindow = std::chrono::seconds(3);
 constexpr auto kMinRateSpan = std::chrono::milliseconds(150);
 constexpr std::size_t kBarMin = 10;
 constexpr std::size_t kBarMax = 30;
-constexpr std::size_t kFileRoom = 24;  // what the bar gives up for the file name at most
+constexpr std::size_t kTextBudget = 70;  // room kept beside the bar for numbers and the file
 
 // 0..1000 (per mille) done, or -1 when unknown.
 int per_mille(const SyncProgress& sync) {
@@ -50,7 +51,9 @@ std::string bytes_text(const SyncProgress& sync) {
 
 std::string eta_text(const SyncProgress& sync, double rate) {
   if (rate <= 0 || sync.bytes_total <= sync.bytes_done || sync.state != "running") return "";
-  return "ETA " + format_duration(static_cast<double>(sync.bytes_total - sync.bytes_done) / rate);
+  // Whole seconds, rounded up: "ETA 1s" rather than a jittery "ETA 935ms".
+  return "ETA " +
+         format_duration(std::ceil(static_cast<double>(sync.bytes_total - sync.bytes_done) / rate));
 }
 
 // Keeps the end of `text` (a path's file name matters most), at most `width` bytes.
@@ -102,12 +105,10 @@ std::string progress_bar_line(const SyncProgress& sync, double rate, std::size_t
   append_part(tail, eta_text(sync, rate));
   append_part(tail, files_text(sync));
   const bool show_file = !sync.current_file.empty() && sync.state == "running";
-  // The bar takes what is left within [kBarMin, kBarMax], after room for (part of) the file.
-  const std::size_t file_room =
-      show_file ? std::min<std::size_t>(sync.current_file.size() + 1, kFileRoom) : 0;
-  const std::size_t fixed = tail.size() + 2 /* brackets */ + 2 /* gap */ + file_room;
+  // The bar's width depends on the terminal only, so it does not jump as the text changes;
+  // the file name gets what is left.
   const std::size_t bar_width =
-      std::clamp<std::size_t>(width > fixed ? width - fixed : 0, kBarMin, kBarMax);
+      std::clamp<std::size_t>(width > kTextBudget ? width - kTextBudget : 0, kBarMin, kBarMax);
   std::string line = bar(per_mille(sync), bar_width) + "  " + tail;
   const std::string separator = sync.files_total > 0 ? " " : "  ";
   if (show_file && line.size() + separator.size() + 4 <= width)
