@@ -55,6 +55,7 @@ class PartialFile final : public ByteSink {
   PartialFile(UniqueFd dir, UniqueFd fd, std::string file_name, std::string partial,
               PartialFileOptions options);
   void throttle(std::size_t size);
+  void start_writeback();
 
   UniqueFd dir_;
   UniqueFd fd_;
@@ -65,6 +66,7 @@ class PartialFile final : public ByteSink {
   Hasher md5_{HashAlgorithm::md5};
   std::uint64_t size_ = 0;
   std::uint64_t received_ = 0;
+  std::uint64_t flushed_ = 0;  // bytes handed to start_writeback's disk writes
   std::uint64_t throttled_bytes_ = 0;
   std::chrono::steady_clock::time_point throttle_start_;
   bool done_ = false;  // committed or kept: the destructor leaves the file alone

@@ -29,6 +29,7 @@ namespace mh::sync {
 
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 std::int64_t ns_of(const struct timespec& ts) {
@@ -76,6 +77,7 @@ class Run {
   void fetch_one(const RemoteObject& object, const std::string& resume_partial);
   void delete_vanished(const std::unordered_set<std::string>& remote_keys);
   void check_free_space(std::uint64_t needed) const;
+  void check_no_overlap() const;
   void note_error(const SyncError& error);
   void save_state_locked(bool force);
 
@@ -106,6 +108,7 @@ SyncResult Run::execute() {
   std::string previous_fingerprint;
   spdlog::info("sync: {} -> {}", source_text, job_.target.string());
   try {
+    check_no_overlap();
     target_.emplace(job_.target);
     progress_.set_phase(SyncPhase::waiting_for_lock);
     lock.emplace(DirLock::acquire(target_->fd(), stop_.get_token(), [&] {
@@ -375,6 +378,25 @@ void Run::check_free_space(std::uint64_t needed) const {
   if (available < needed) {
     throw permanent_error("not enough space in " + job_.target.string() + ": the sync needs " +
                           mb(needed) + ", " + mb(available) + " are free");
+  }
+}
+
+void Run::check_no_overlap() const {
+  // A local source that contains the target (or is inside it) would list the copies as new
+  // source files, and every sync would copy the tree into itself once more.
+  if (job_.source.kind != SourceUri::Kind::local) return;
+  std::error_code ec;
+  const fs::path source = fs::weakly_canonical(job_.source.path, ec);
+  const fs::path target = fs::weakly_canonical(job_.target, ec);
+  if (ec) return;
+  auto within = [](const fs::path& inner, const fs::path& outer) {
+    const auto [end, _] = std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end());
+    return end == outer.end();
+  };
+  if (within(target, source) || within(source, target)) {
+    throw permanent_error("the target directory " + job_.target.string() +
+                          " and the source directory " + job_.source.path.string() +
+                          " overlap; sync into a directory outside the source");
   }
 }
 

@@ -124,6 +124,17 @@ TEST_SUITE("local") {
     CHECK(fs::is_empty(tmp / "elsewhere"));
   }
 
+  TEST_CASE("local: a target inside the source (or the other way round) is refused") {
+    test::TempDir tmp;
+    test::write_text_file(tmp / "src" / "a.txt", "a");
+    SyncResult result = sync_dir((tmp / "src").string(), tmp / "src" / "copy");
+    CHECK(!result.ok);
+    CHECK(result.error.find("overlap") != std::string::npos);
+    result = sync_dir((tmp / "src").string(), tmp.path());
+    CHECK(!result.ok);
+    CHECK(!fs::exists(tmp / "src" / "copy"));
+  }
+
   TEST_CASE("local: a missing source directory is a clear error") {
     test::TempDir tmp;
     const SyncResult result = sync_dir((tmp / "nope").string(), tmp / "dst");

@@ -274,6 +274,18 @@ TEST_SUITE("unit") {
     CHECK(test::read_file(target / "c.txt") == "charlie 2");
   }
 
+  TEST_CASE("synchronizer: empty files") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("empty.txt", "");
+    source.at("empty.txt").with_md5 = true;
+    const SyncResult result = run(source, job_for(tmp / "t"));
+    REQUIRE_MESSAGE(result.ok, result.error);
+    CHECK(fs::exists(tmp / "t" / "empty.txt"));
+    CHECK(fs::file_size(tmp / "t" / "empty.txt") == 0);
+    CHECK(run(source, job_for(tmp / "t")).files_unchanged == 1);
+  }
+
   TEST_CASE("synchronizer: conflicting and missing keys") {
     test::TempDir tmp;
     FakeSource source;

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
       test::write_random_file(source / "weights" / ("model-" + std::to_string(i) + ".safetensors"),
                               file_size, static_cast<std::uint64_t>(100 + i));
     }
+    ::sync();  // the source's own writeback must not overlap the timed syncs
 
     SyncJob job;
     job.parallel = parallel;
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
       throw std::runtime_error("local copy differs from the source");
     }
     fs::remove_all(job.target);
+    ::sync();
 
     if (!no_s3) {
       test::S3rverProcess server(tmp / "s3rver-data", {"bench"});
@@ -98,6 +101,7 @@ int main(int argc, char** argv) {
         server.put("bench", "model/" + entry.path().lexically_relative(source).generic_string(),
                    entry.path());
       }
+      ::sync();
       const double upload =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::printf("%-28s %8.0f MB in %6.2f s (setup, not the sync)\n", "upload into s3rver",
