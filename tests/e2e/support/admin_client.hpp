@@ -16,8 +16,7 @@ class AdminClient {
   explicit AdminClient(Endpoint admin_socket) : client_(std::move(admin_socket)) {}
 
   // POST /admin/reload {"name"?, "wait": wait}; returns the reply's JSON, throws on non-200.
-  boost::json::value reload(const std::optional<std::string>& name = std::nullopt,
-                            bool wait = true,
+  boost::json::value reload(const std::optional<std::string>& name = std::nullopt, bool wait = true,
                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
   // GET /admin/status; throws on non-200.
   boost::json::value status();

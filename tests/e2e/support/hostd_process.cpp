@@ -20,9 +20,15 @@ namespace mh::e2e {
 
 namespace fs = std::filesystem;
 
-fs::path hostd_binary() { return MH_HOSTD_BINARY; }
-fs::path echo_plugin() { return MH_ECHO_PLUGIN; }
-fs::path echo_next_plugin() { return MH_ECHO_NEXT_PLUGIN; }
+fs::path hostd_binary() {
+  return MH_HOSTD_BINARY;
+}
+fs::path echo_plugin() {
+  return MH_ECHO_PLUGIN;
+}
+fs::path echo_next_plugin() {
+  return MH_ECHO_NEXT_PLUGIN;
+}
 
 std::uint16_t find_free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -1,5 +1,6 @@
 #include "support/http_client.hpp"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,7 +8,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
-#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -120,7 +120,8 @@ struct HttpClient::Impl {
       tcp.emplace(io);
       asio::ip::tcp::resolver resolver(io);
       auto endpoints = resolver.resolve(endpoint.host, std::to_string(endpoint.port), result);
-      if (result) throw std::runtime_error("resolve " + endpoint.describe() + ": " + result.message());
+      if (result)
+        throw std::runtime_error("resolve " + endpoint.describe() + ": " + result.message());
       result = asio::error::would_block;
       asio::async_connect(*tcp, endpoints, [&](error_code e, const auto&) { result = e; });
     }
@@ -137,14 +138,16 @@ struct HttpClient::Impl {
     request.method_string(method);
     request.target(target);
     request.version(11);
-    request.set(http::field::host, endpoint.unix_socket.empty() ? endpoint.describe() : "localhost");
+    request.set(http::field::host,
+                endpoint.unix_socket.empty() ? endpoint.describe() : "localhost");
     request.set(http::field::user_agent, "modelhost-e2e");
     bool has_content_type = false;
     for (const auto& [name, value] : headers) {
       request.set(name, value);
       if (lowercase(name) == "content-type") has_content_type = true;
     }
-    if (!body.empty() && !has_content_type) request.set(http::field::content_type, "application/json");
+    if (!body.empty() && !has_content_type)
+      request.set(http::field::content_type, "application/json");
     request.body() = std::string(body);
     if (!body.empty() || method == "POST" || method == "PUT") request.prepare_payload();
     return request;
@@ -222,7 +225,8 @@ struct HttpClient::Impl {
     if (!stream || stream->is_done() || stream_failed) return false;
     error_code result = asio::error::would_block;
     with_socket([&](auto& socket) {
-      http::async_read_some(socket, buffer, *stream, [&](error_code e, std::size_t) { result = e; });
+      http::async_read_some(socket, buffer, *stream,
+                            [&](error_code e, std::size_t) { result = e; });
     });
     run(timeout, "reading a stream");
     if (result) {
@@ -304,8 +308,12 @@ std::string HttpClient::read_rest(std::chrono::milliseconds timeout) {
   return rest;
 }
 
-void HttpClient::close() { impl_->close(); }
-bool HttpClient::is_open() const { return impl_->open(); }
+void HttpClient::close() {
+  impl_->close();
+}
+bool HttpClient::is_open() const {
+  return impl_->open();
+}
 
 HttpResponse http_request(const Endpoint& endpoint, std::string_view method,
                           std::string_view target, std::string_view body, const Headers& headers,

@@ -51,9 +51,8 @@ class HttpClient {
   // One request and its whole response. A body without a Content-Type header in `headers` is
   // sent as application/json. The request is written while the response is read, so a server
   // that answers early (413 from Content-Length) is seen even when it stops reading.
-  HttpResponse request(std::string_view method, std::string_view target,
-                       std::string_view body = {}, const Headers& headers = {},
-                       std::chrono::milliseconds timeout = 30s);
+  HttpResponse request(std::string_view method, std::string_view target, std::string_view body = {},
+                       const Headers& headers = {}, std::chrono::milliseconds timeout = 30s);
   HttpResponse get(std::string_view target, std::chrono::milliseconds timeout = 30s) {
     return request("GET", target, {}, {}, timeout);
   }
@@ -65,9 +64,8 @@ class HttpClient {
   // Streaming: sends the request and reads the response header (returned with an empty body);
   // then next_event() yields the payload of each Server-Sent Event ("data: ..." lines) as it
   // arrives, and nullopt once the response ended. read_rest() reads what is left of the body.
-  HttpResponse start_stream(std::string_view method, std::string_view target,
-                            std::string_view body, const Headers& headers = {},
-                            std::chrono::milliseconds timeout = 30s);
+  HttpResponse start_stream(std::string_view method, std::string_view target, std::string_view body,
+                            const Headers& headers = {}, std::chrono::milliseconds timeout = 30s);
   std::optional<std::string> next_event(std::chrono::milliseconds timeout = 30s);
   std::string read_rest(std::chrono::milliseconds timeout = 30s);
 

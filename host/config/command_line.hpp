@@ -1,0 +1,33 @@
+#pragma once
+// hostd's command line (CLI11): every flag with its help text, then checks of the directories
+// it names, with errors that name the flag.
+#include "config/host_config.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <variant>
+
+namespace mh::host {
+
+// A flag's value cannot work (a missing or unwritable directory, a bad address ...).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the command line asks for: run with a config, or exit at once (after --help or
+// --version, or a parse error) with the given code, the text already printed.
+struct ExitNow {
+  int code;
+};
+using CommandLine = std::variant<HostConfig, ExitNow>;
+
+// Parses argv; prints help, version and parse errors itself. Does not touch the filesystem.
+CommandLine parse_command_line(int argc, const char* const* argv);
+
+// Checks and prepares the directories of `config`: the models directory must exist and be
+// readable; the cache directory and the admin socket's directory are created when missing and
+// must be writable. Throws ConfigError naming the flag.
+void prepare_directories(HostConfig& config);
+
+}  // namespace mh::host

@@ -1,0 +1,146 @@
+#include "daemon/daemon.hpp"
+
+#include "http/admin_api.hpp"
+#include "http/http_routes.hpp"
+#include "http/http_server.hpp"
+#include "metrics/metrics.hpp"
+#include "model/model_registry.hpp"
+#include "plugin/library_unloader.hpp"
+#include "plugin/plugin_store.hpp"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <thread>
+#include <vector>
+
+namespace mh::host {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Beyond the drain timeout, how long cleanups may take before hostd gives up on them.
+constexpr auto kCleanupGrace = std::chrono::seconds(20);
+// Threads for sync, load, init and cleanup (each may block on a slow plugin or storage).
+constexpr unsigned kLifecycleThreads = 4;
+
+void log_changes(const std::vector<ReloadChange>& changes) {
+  for (const auto& change : changes) {
+    if (change.error) {
+      spdlog::warn("model {}: {} ({}): {}", change.name, change.action, to_string(change.state),
+                   *change.error);
+    } else {
+      spdlog::info("model {}: {} ({})", change.name, change.action, to_string(change.state));
+    }
+  }
+}
+
+}  // namespace
+
+int run_daemon(const HostConfig& config) {
+  // Declared first, so it goes last: everything made from a plugin library is gone by then.
+  LibraryUnloader unloader;
+  asio::thread_pool lifecycle(kLifecycleThreads);
+  asio::thread_pool workers(config.worker_threads);
+  asio::io_context io(static_cast<int>(config.http_threads));
+
+  PluginStore store(plugin_store_dir(config.cache_dir));
+  RegistrySettings settings;
+  settings.scan =
+      ScanSettings{config.models_dir, config.plugin_dirs, config.cache_dir, config.storage};
+  settings.load_timeout = config.load_timeout;
+  settings.drain_timeout = config.drain_timeout;
+  auto registry = ModelRegistry::create(
+      settings, LoaderServices{store, unloader, lifecycle.get_executor(), workers.get_executor()});
+
+  Metrics metrics;
+  HostIdentity identity;
+  identity.pid = static_cast<long>(::getpid());
+  identity.models_dir = config.models_dir.string();
+  identity.listen = config.listen.to_string();
+
+  HttpServer server(io, ServerSettings{config.max_body_bytes, std::chrono::seconds(60)});
+  std::unique_ptr<AdminApi> admin;
+  std::unique_ptr<Router> router;
+  auto handler = [&router](HttpRequest request, std::shared_ptr<Exchange> exchange) {
+    router->handle(std::move(request), exchange);
+  };
+  try {
+    // Bind first (port 0 picks one), so that status shows the real address.
+    const ListenAddress bound = server.listen_tcp(config.listen, Listener::public_api, handler);
+    identity.listen = bound.to_string();
+    admin = std::make_unique<AdminApi>(registry, identity);
+    router = std::make_unique<Router>(registry, metrics, *admin,
+                                      RouterSettings{config.api_key, config.admin_token});
+    server.listen_unix(config.admin_socket, handler);
+    if (config.admin_listen) server.listen_tcp(*config.admin_listen, Listener::admin_tcp, handler);
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return 1;
+  }
+  spdlog::info("hostd 1.0.0 (pid {}) listening on http://{}; admin socket {}{}", identity.pid,
+               identity.listen, config.admin_socket.string(),
+               config.admin_listen ? "; admin TCP " + config.admin_listen->to_string() : "");
+  spdlog::info("models directory {}; cache {}", config.models_dir.string(),
+               config.cache_dir.string());
+
+  registry->reload(std::nullopt, false, std::chrono::milliseconds(0), log_changes);
+
+  std::atomic<int> exit_code{0};
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer watchdog(io);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info(
+        "{}: shutting down: no new connections; in-flight requests finish (at most {} ms), "
+        "then every model cleans up",
+        signal == SIGINT ? "SIGINT" : "SIGTERM", config.drain_timeout.count());
+    router->set_shutting_down();
+    server.stop_accepting();
+    // A second signal: stop now.
+    signals.async_wait([&](const boost::system::error_code& again, int) {
+      if (again) return;
+      spdlog::warn("second signal: exiting without waiting for cleanup");
+      exit_code = 1;
+      io.stop();
+    });
+    registry->shutdown([&io, &server] {
+      asio::post(io, [&io, &server] {
+        spdlog::info("every model is unloaded; bye");
+        server.close_all();
+        io.stop();
+      });
+    });
+    watchdog.expires_after(config.drain_timeout + kCleanupGrace);
+    watchdog.async_wait([&](const boost::system::error_code& expired) {
+      if (expired) return;
+      spdlog::error("shutdown: cleanup did not finish in time; exiting anyway");
+      exit_code = 1;
+      io.stop();
+    });
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < config.http_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : threads) thread.join();
+
+  // Plugins called every done; what may still be queued for them (timers, late callbacks)
+  // is dropped.
+  lifecycle.stop();
+  workers.stop();
+  lifecycle.join();
+  workers.join();
+  return exit_code.load();
+}
+
+}  // namespace mh::host

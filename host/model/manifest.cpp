@@ -1,0 +1,114 @@
+#include "model/manifest.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <limits>
+
+namespace mh::host {
+
+namespace json = boost::json;
+
+namespace {
+
+// A JSON value as it appears in the file, shortened, for error messages.
+std::string quote_value(const json::value& value) {
+  std::string text = json::serialize(value);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+[[noreturn]] void fail(std::string_view file, std::string_view key, std::string_view expected,
+                       const json::value& got) {
+  throw ManifestError(std::string(file) + ": \"" + std::string(key) + "\" must be " +
+                      std::string(expected) + ", got " + quote_value(got));
+}
+
+std::string read_string(std::string_view file, std::string_view key, const json::value& value) {
+  if (!value.is_string() || value.as_string().empty()) fail(file, key, "a non-empty string", value);
+  return std::string(value.as_string());
+}
+
+// An integer in [minimum, maximum]; JSON numbers like 5.0 count as integers, 5.5 does not.
+std::uint64_t read_integer(std::string_view file, std::string_view key, const json::value& value,
+                           std::uint64_t minimum, std::uint64_t maximum,
+                           std::string_view expected) {
+  std::uint64_t result = 0;
+  if (value.is_uint64()) {
+    result = value.as_uint64();
+  } else if (value.is_int64() && value.as_int64() >= 0) {
+    result = static_cast<std::uint64_t>(value.as_int64());
+  } else if (value.is_double() && value.as_double() >= 0 &&
+             value.as_double() <= static_cast<double>(std::numeric_limits<std::int64_t>::max()) &&
+             value.as_double() ==
+                 static_cast<double>(static_cast<std::uint64_t>(value.as_double()))) {
+    result = static_cast<std::uint64_t>(value.as_double());
+  } else {
+    fail(file, key, expected, value);
+  }
+  if (result < minimum || result > maximum) fail(file, key, expected, value);
+  return result;
+}
+
+}  // namespace
+
+ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
+  boost::system::error_code error;
+  json::value root = json::parse(text, error);
+  if (error) {
+    throw ManifestError(std::string(file) + ": not valid JSON: " + error.message());
+  }
+  if (!root.is_object()) {
+    throw ManifestError(std::string(file) + ": must hold a JSON object, got " + quote_value(root));
+  }
+  ParsedManifest parsed;
+  Manifest& manifest = parsed.manifest;
+  bool has_max_queue = false;
+  constexpr std::uint64_t kMaxConcurrency = 1u << 20;
+  for (const auto& [key_view, value] : root.as_object()) {
+    const std::string key(key_view);
+    if (!key.empty() && key.front() == '_') continue;  // a comment
+    if (key == "download_files_from") {
+      manifest.download_files_from = read_string(file, key, value);
+    } else if (key == "download_files_to") {
+      manifest.download_files_to = read_string(file, key, value);
+    } else if (key == "plugin") {
+      manifest.plugin = read_string(file, key, value);
+    } else if (key == "config") {
+      if (!value.is_object()) fail(file, key, "an object", value);
+      manifest.config_json = json::serialize(value);
+    } else if (key == "max_concurrency") {
+      manifest.max_concurrency = static_cast<std::uint32_t>(
+          read_integer(file, key, value, 1, kMaxConcurrency, "a positive integer"));
+    } else if (key == "max_queue") {
+      manifest.max_queue = static_cast<std::uint32_t>(
+          read_integer(file, key, value, 0, kMaxConcurrency, "a non-negative integer"));
+      has_max_queue = true;
+    } else if (key == "timeout_ms") {
+      manifest.timeout_ms = read_integer(file, key, value, 0, std::uint64_t{1} << 40,
+                                         "a non-negative integer (0: no deadline)");
+    } else if (key == "load_timeout_ms") {
+      manifest.load_timeout_ms =
+          read_integer(file, key, value, 1, std::uint64_t{1} << 40, "a positive integer");
+    } else if (key == "files") {
+      if (!value.is_array()) fail(file, key, "a list of file names", value);
+      for (const auto& item : value.as_array()) {
+        if (!item.is_string() || item.as_string().empty()) {
+          fail(file, key, "a list of non-empty strings", item);
+        }
+        manifest.files.emplace_back(item.as_string());
+      }
+    } else {
+      parsed.warnings.push_back(std::string(file) + ": unknown key \"" + key +
+                                "\" ignored (keys starting with '_' are comments)");
+    }
+  }
+  if (!has_max_queue) manifest.max_queue = manifest.max_concurrency * 2;
+  if (!manifest.files.empty() && !manifest.download_files_from) {
+    parsed.warnings.push_back(std::string(file) +
+                              ": \"files\" is ignored without \"download_files_from\"");
+  }
+  return parsed;
+}
+
+}  // namespace mh::host

@@ -1,0 +1,135 @@
+#pragma once
+// One generation of one model: a loaded plugin library and the instance its init made,
+// driven through plugin.h's asynchronous calls. Implements mh_host for the plugin.
+//
+//   init ──► predict (admitted through Admission, on a worker) ──► cleanup
+//
+// The instance outlives every request it runs (each PredictCall holds it) and hands its
+// library to the LibraryUnloader when it dies, so the library unloads at least one second
+// after the last done — never from a plugin thread.
+#include "model/admission.hpp"
+#include "model/predict_call.hpp"
+#include "plugin/library_unloader.hpp"
+#include "plugin/plugin_library.hpp"
+
+#include <modelhost/plugin.h>
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+namespace mh::host {
+
+struct InstanceSpec {
+  std::string name;
+  std::uint64_t generation = 1;
+  std::filesystem::path files_dir;
+  std::filesystem::path manifest_dir;
+  std::string config_json = "{}";
+  std::size_t max_concurrency = 64;
+  std::size_t max_queue = 128;
+};
+
+class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
+ public:
+  using InitDone = std::function<void(mh_status status, std::string message)>;
+
+  // `timers` runs the init timeout; `workers` runs predict calls.
+  static std::shared_ptr<ModelInstance> create(InstanceSpec spec,
+                                               std::shared_ptr<const PluginLibrary> library,
+                                               LibraryUnloader& unloader,
+                                               boost::asio::any_io_executor timers,
+                                               boost::asio::any_io_executor workers);
+  ~ModelInstance();
+  ModelInstance(const ModelInstance&) = delete;
+  ModelInstance& operator=(const ModelInstance&) = delete;
+
+  // Calls the plugin's init; call on a lifecycle worker, never an HTTP thread. `done` runs
+  // exactly once, from any thread: with the plugin's answer, or MH_DEADLINE_EXCEEDED when
+  // `timeout` passes first — an instance the plugin delivers after that is cleaned up at once.
+  // A plugin that never answers keeps this object (and its library) alive for good, which is
+  // the only safe thing to do with code that may still run.
+  void init(std::chrono::milliseconds timeout, InitDone done);
+
+  // Admits one request (see Admission); once admitted it runs on a worker: the plugin's
+  // predict, or an immediate finish when the call was cancelled, expired or the instance is
+  // unloading. `ticket` identifies a queued call for withdraw().
+  Admission::Outcome submit(const std::shared_ptr<PredictCall>& call,
+                            Admission::Ticket* ticket = nullptr);
+  // Takes a queued call out (client gone, deadline) and finishes it; false when it started.
+  bool withdraw(Admission::Ticket ticket, const std::shared_ptr<PredictCall>& call,
+                mh_status status, const std::string& message);
+
+  // Drain: refuses new requests (submit answers `closed`), then runs `callback` once no
+  // request runs or waits.
+  void drain(std::function<void()> callback) {
+    admission_.close();
+    admission_.when_idle(std::move(callback));
+  }
+  // From now on check_cancelled reports MH_CANCELLED and new calls are not started.
+  void set_unloading() noexcept { unloading_.store(true); }
+  bool unloading() const noexcept { return unloading_.load(); }
+
+  // Calls the plugin's cleanup (on a lifecycle worker); `done` runs once it completed (at once
+  // when init never delivered an instance). Call at most once, after init's done.
+  void cleanup(std::function<void()> done);
+
+  // A call finished (from PredictCall): frees its slot; keeps the finished call's memory a
+  // while so that a buggy second finish can still be detected and ignored.
+  // `call` is null when the plugin never held it; `held_slot` says whether it ran.
+  void request_finished(std::shared_ptr<PredictCall> call, bool held_slot);
+
+  const InstanceSpec& spec() const noexcept { return spec_; }
+  const PluginLibrary& library() const noexcept { return *library_; }
+  // "echo#3", for logs.
+  const std::string& log_name() const noexcept { return log_name_; }
+  std::size_t in_flight() const { return admission_.running() + admission_.queued(); }
+  std::uint64_t requests_total() const noexcept { return requests_total_.load(); }
+
+ private:
+  ModelInstance(InstanceSpec spec, std::shared_ptr<const PluginLibrary> library,
+                LibraryUnloader& unloader, boost::asio::any_io_executor timers,
+                boost::asio::any_io_executor workers);
+  void run_predict(const std::shared_ptr<PredictCall>& call);
+  static void log_fn(const mh_host* host, mh_log_level level, const char* message);
+  static const void* get_extension_fn(const mh_host* host, const char* extension_id);
+
+  struct InitCall;
+  struct CleanupCall;
+  static void init_done_fn(void* context, mh_status status, const char* message,
+                           mh_instance* instance);
+  static void cleanup_done_fn(void* context);
+
+  const InstanceSpec spec_;
+  const std::string log_name_;
+  std::shared_ptr<const PluginLibrary> library_;
+  LibraryUnloader& unloader_;
+  boost::asio::any_io_executor timers_;
+  boost::asio::any_io_executor workers_;
+  mh_host host_{};
+  Admission admission_;
+
+  // Held shared by each predict call while it enters the plugin, exclusively by cleanup, so
+  // no predict call ever overlaps or follows the start of cleanup.
+  std::shared_mutex gate_;
+  mh_instance* instance_ = nullptr;  // guarded by gate_
+  bool cleanup_started_ = false;     // guarded by gate_
+  std::atomic<bool> unloading_{false};
+  std::atomic<std::uint64_t> requests_total_{0};
+
+  std::mutex retired_mutex_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PredictCall>>>
+      retired_;
+};
+
+// Maps plugin log levels to the host's log.
+void log_plugin_line(const std::string& who, mh_log_level level, const char* message);
+
+}  // namespace mh::host
