@@ -16,6 +16,8 @@ namespace {
 constexpr const char* kEmptyPayloadSha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+constexpr int kMaxListPages = 100000;  // 100 million keys at the usual 1000 per page
+
 bool is_md5_etag(const std::string& etag) {
   if (etag.size() != 32) return false;
   for (const char c : etag) {
@@ -90,6 +92,11 @@ std::vector<RemoteObject> S3Source::list(const std::stop_token& stop) {
     }
     spdlog::debug("sync: {} page {}: {} objects", where, page_number, page.objects.size());
     if (!page.truncated) break;
+    // A server that hands back the same token, or pages without end, would loop forever.
+    if (page.next_continuation_token == token || page_number >= kMaxListPages) {
+      throw permanent_error("listing " + where + ": the server's pagination does not end (page " +
+                            std::to_string(page_number) + ")");
+    }
     token = page.next_continuation_token;
   }
   return objects;

@@ -45,9 +45,9 @@ TEST_SUITE("https") {
     SyncResult cancelled;
     {
       std::jthread syncing([&] { cancelled = sync(job, watched, stop.get_token()); });
-      while (watched.bytes_done() < 10'000'000 && watched.phase() != SyncPhase::failed) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
+      CHECK(test::wait_until([&] {
+        return watched.bytes_done() >= 10'000'000 || watched.phase() == SyncPhase::failed;
+      }));
       stop.request_stop();
     }
     CHECK(cancelled.cancelled);

@@ -152,9 +152,9 @@ TEST_SUITE("local") {
       result =
           sync_dir((tmp / "src").string(), tmp / "dst", 100'000'000, stop.get_token(), &progress);
     });
-    while (progress.bytes_done() < 20'000'000 && progress.phase() != SyncPhase::failed) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    CHECK(test::wait_until([&] {
+      return progress.bytes_done() >= 20'000'000 || progress.phase() == SyncPhase::failed;
+    }));
     stop.request_stop();
     syncing.join();
     CHECK(result.cancelled);

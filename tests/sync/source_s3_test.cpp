@@ -86,10 +86,11 @@ SyncResult sync_and_kill(S3Env& e, SyncJob job, std::uint64_t kill_after,
   SyncProgress progress;
   SyncResult result;
   std::jthread syncing([&] { result = sync(job, progress); });
-  while (progress.bytes_done() < kill_after && progress.phase() != SyncPhase::failed &&
-         progress.phase() != SyncPhase::done) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const bool reached = test::wait_until([&] {
+    return progress.bytes_done() >= kill_after || progress.phase() == SyncPhase::failed ||
+           progress.phase() == SyncPhase::done;
+  });
+  CHECK(reached);
   REQUIRE(progress.phase() == SyncPhase::transferring);
   e.server.kill();
   // While it is down, the big file's real name must not exist (first sync into this target).
@@ -201,13 +202,12 @@ TEST_SUITE("s3") {
     const int before = e.server.requests(key);
     e.server.fault(key, 403, 1);
     SyncJob job = e.job(e.tmp / "t-403");
-    job.retry.initial_backoff = std::chrono::milliseconds(2000);  // a retry would be visible
+    job.retry.initial_backoff = std::chrono::milliseconds(2000);  // a retry would be slow, too
     const SyncResult result = run(job);
     CHECK(!result.ok);
     CHECK(e.server.requests(key) - before == 1);
     CHECK(result.error.find("\"" + key + "\"") != std::string::npos);
     CHECK(result.error.find("HTTP 403 AccessDenied") != std::string::npos);
-    CHECK(result.duration < std::chrono::milliseconds(2000));
     CHECK(!fs::exists(e.tmp / "t-403" / key));
   }
 

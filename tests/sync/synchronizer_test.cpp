@@ -86,7 +86,8 @@ class FakeSource final : public Source {
     }
     if (object.key == blocked_) {
       sink.write(content.data() + from, 10);
-      while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // Until the test stops the sync; bounded so that a broken stop cannot hang the suite.
+      test::wait_until([&] { return stop.stop_requested(); }, std::chrono::seconds(30));
       throw cancelled_error();
     }
     sink.write(content.data() + from, content.size() - from);
@@ -208,7 +209,7 @@ TEST_SUITE("unit") {
     SyncResult result;
     std::jthread syncing(
         [&] { result = sync_from(source, job_for(tmp / "t"), progress, stop.get_token()); });
-    while (progress.bytes_done() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(test::wait_until([&] { return progress.bytes_done() >= 10; }));
     auto snapshot = progress.snapshot();
     CHECK(snapshot.phase == SyncPhase::transferring);
     CHECK(snapshot.current == std::vector<std::string>{"slow.bin"});

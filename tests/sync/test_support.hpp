@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -41,6 +43,10 @@ std::string sha256_file(const fs::path& path);
 std::map<std::string, std::string> tree_digest(const fs::path& root, bool all = false);
 // Paths (relative) of partial downloads under `root`.
 std::vector<std::string> partial_files(const fs::path& root);
+
+// Polls `done` every 2 ms until it holds or `timeout` passes; returns whether it held.
+bool wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // GET `url` with libcurl; returns the status and the body.
 std::pair<long, std::string> http_get(const std::string& url);
