@@ -127,6 +127,7 @@ ListPage parse_list_objects_v2(std::string_view xml) {
       etag = etag.substr(1, etag.size() - 2);
     }
     object.etag = std::move(etag);
+    object.last_modified = element_text(contents->inner, "LastModified").value_or("");
     page.objects.push_back(std::move(object));
   }
   // <IsTruncated> and <NextContinuationToken> are children of <ListBucketResult>; no <Contents>

@@ -15,6 +15,7 @@ struct ListedObject {
   std::string key;  // full key, prefix included
   std::uint64_t size = 0;
   std::string etag;  // without the surrounding quotes
+  std::string last_modified;
 };
 
 struct ListPage {

@@ -86,7 +86,8 @@ std::vector<RemoteObject> S3Source::list(const std::stop_token& stop) {
       RemoteObject object;
       object.key = std::move(key);
       object.size = listed.size;
-      object.version = listed.etag;
+      // Some S3-compatible stores leave ETag out of listings: fall back to the modification time.
+      object.version = !listed.etag.empty() ? listed.etag : "modified:" + listed.last_modified;
       if (is_md5_etag(listed.etag)) object.md5 = lower(listed.etag);
       objects.push_back(std::move(object));
     }
@@ -108,7 +109,9 @@ void S3Source::fetch(const RemoteObject& object, ByteSink& sink, const std::stop
   if (sink.offset() > 0) {
     request.headers.push_back("Range: bytes=" + std::to_string(sink.offset()) + "-");
     // Resume only the very object we started: a replaced one answers 412.
-    if (!object.version.empty()) request.headers.push_back("If-Match: \"" + object.version + "\"");
+    if (!object.version.starts_with("modified:")) {
+      request.headers.push_back("If-Match: \"" + object.version + "\"");
+    }
   }
   HttpResponse response = http_.perform(request, &sink, stop);
   const std::string what = "s3://" + bucket_ + "/" + prefix_ + object.key;

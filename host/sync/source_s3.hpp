@@ -10,8 +10,9 @@
 
 namespace mh::sync {
 
-// version = ETag. A single-part ETag (32 hex digits, no '-') is the object's MD5 and is verified
-// after the transfer; multipart ETags are not digests and only detect change.
+// version = ETag (LastModified where a store omits it). A single-part ETag (32 hex digits, no '-')
+// is the object's MD5 and is verified after the transfer; multipart ETags are not digests and only
+// detect change.
 class S3Source final : public Source {
  public:
   S3Source(std::string bucket, std::string prefix, S3Settings settings);

@@ -25,7 +25,9 @@ TEST_SUITE("unit") {
     CHECK(page.objects[0].key == "models/a & b.json");
     CHECK(page.objects[0].etag == "9e107d9d372bb6826bd81d3542a419d6");
     CHECK(page.objects[0].size == 43);
+    CHECK(page.objects[0].last_modified == "2024-01-01T00:00:00.000Z");
     CHECK(page.objects[1].etag == "abc-12");
+    CHECK(page.objects[1].last_modified.empty());
     CHECK(page.objects[1].size == 123456789012ULL);
     CHECK(page.truncated);
     CHECK(page.next_continuation_token == "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
