@@ -75,6 +75,8 @@ class Run {
   void transfer_all(const std::vector<RemoteObject>& to_fetch,
                     const std::map<std::string, std::string>& resumable);
   void fetch_one(const RemoteObject& object, const std::string& resume_partial);
+  void keep_unstarted_partials(const std::vector<RemoteObject>& to_fetch,
+                               const std::map<std::string, std::string>& resumable);
   void delete_vanished(const std::unordered_set<std::string>& remote_keys);
   void check_free_space(std::uint64_t needed) const;
   void check_no_overlap() const;
@@ -152,7 +154,10 @@ SyncResult Run::execute() {
     progress_.begin_transfers(bytes_to_fetch, to_fetch.size());
     progress_.set_phase(SyncPhase::transferring);
     transfer_all(to_fetch, resumable);
-    if (error_) throw *error_;
+    if (error_) {
+      keep_unstarted_partials(to_fetch, resumable);
+      throw *error_;
+    }
     if (stop_.stop_requested()) throw cancelled_error();
 
     progress_.set_phase(SyncPhase::finishing);
@@ -176,11 +181,10 @@ SyncResult Run::execute() {
   if (!result.ok) {
     progress_.set_phase(SyncPhase::failed);
     if (lock) {
-      // Keep what was completed (and the kept partials) for the next run; the content is not
-      // known to be complete, so no fingerprint.
+      // Keep what was completed (and the kept partials) for the next run. The fingerprint stays
+      // that of the last successful sync, which the next one compares with.
       try {
         state_.source = source_text;
-        state_.fingerprint.clear();
         save_state(target_->fd(), state_);
       } catch (const std::exception& e) {
         spdlog::warn("sync: {}", e.what());
@@ -542,6 +546,20 @@ void Run::fetch_one(const RemoteObject& object, const std::string& resume_partia
           PartialRecord{join_key(dir, file->partial_name()), object.version, object.size};
     }
     throw;
+  }
+}
+
+void Run::keep_unstarted_partials(const std::vector<RemoteObject>& to_fetch,
+                                  const std::map<std::string, std::string>& resumable) {
+  // A failure stopped the sync before it reached these resumable partials: keep their records,
+  // or the next run would take them for strays.
+  for (const RemoteObject& object : to_fetch) {
+    auto partial = resumable.find(object.key);
+    if (partial == resumable.end() || state_.partials.contains(object.key)) continue;
+    const std::string path = join_key(split_key(object.key).first, partial->second);
+    if (target_->stat_key(path)) {
+      state_.partials[object.key] = PartialRecord{path, object.version, object.size};
+    }
   }
 }
 
