@@ -1,0 +1,46 @@
+// The plugin's entry point: the ABI glue between modelhost and LlamaService.
+//
+// init builds a LlamaService on a plugin thread (plugin.hpp runs the constructor there);
+// predict hands the request to it at once — generation is queued on the model's scheduler
+// thread, so predict never blocks the host; cleanup destroys it, which finishes open
+// requests with MH_CANCELLED and releases the weights, the KV cache and GPU memory.
+#include "llama_service.hpp"
+
+#include <modelhost/plugin.hpp>
+
+#include <filesystem>
+
+namespace {
+
+std::filesystem::path model_directory(const mh::ModelContext& context,
+                                      const mh::llama::ServiceConfig& config) {
+  if (config.model_dir.empty()) return context.files_dir;
+  std::filesystem::path dir = config.model_dir;
+  return dir.is_absolute() ? dir : std::filesystem::path(context.manifest_dir) / dir;
+}
+
+class LlamaPlugin {
+ public:
+  static constexpr bool kPredictInline = true;
+
+  explicit LlamaPlugin(const mh::ModelContext& context) {
+    mh::llama::LogFunction log = [host = context.host](mh_log_level level,
+                                                       const std::string& message) {
+      if (host != nullptr && host->log != nullptr) host->log(host, level, message.c_str());
+    };
+    const mh::llama::ServiceConfig config =
+        mh::llama::parse_service_config(context.config_json, log);
+    service_ = std::make_unique<mh::llama::LlamaService>(model_directory(context, config), config,
+                                                         context.name, log);
+  }
+
+  void predict(mh::Request request, mh::Response& response) { service_->handle(request, response); }
+
+ private:
+  std::unique_ptr<mh::llama::LlamaService> service_;
+};
+
+}  // namespace
+
+MH_PLUGIN(LlamaPlugin, "llama", "1.0.0",
+          "Llama 3.x from Hugging Face files (safetensors) in libtorch, on the CPU or CUDA")

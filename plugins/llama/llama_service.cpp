@@ -1,0 +1,268 @@
+#include "llama_service.hpp"
+
+#include "generation/device_stream.hpp"
+#include "response_format.hpp"
+#include "tokenizer/stream_decoder.hpp"
+#include "weights.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace mh::llama {
+
+namespace bj = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// TokenTextStream over the tokenizer's UTF-8-safe streaming decoder.
+class DecoderTextStream : public TokenTextStream {
+ public:
+  explicit DecoderTextStream(const Tokenizer& tokenizer) : decoder_(tokenizer, false) {}
+  std::string push(int64_t token) override { return decoder_.push(static_cast<TokenId>(token)); }
+  std::string flush() override { return decoder_.finish(); }
+
+ private:
+  StreamDecoder decoder_;
+};
+
+// Where a generation's output goes: the predict shape or OpenAI's, streamed or whole.
+class ResponseSink : public GenerationSink {
+ public:
+  ResponseSink(mh::Response response, Route route, bool stream, bool include_usage,
+               bool answer_field, OpenAiIdentity who)
+      : response_(std::move(response)),
+        route_(route),
+        stream_(stream),
+        include_usage_(include_usage),
+        answer_field_(answer_field),
+        who_(std::move(who)) {}
+
+  mh_status cancellation() override { return response_.cancellation(); }
+
+  void on_text(std::string_view text) override {
+    if (!stream_) return;
+    switch (route_) {
+      case Route::kChatCompletions:
+        send_role();
+        response_.write(chat_chunk(who_, std::nullopt, text, std::nullopt, include_usage_));
+        break;
+      case Route::kCompletions:
+        response_.write(completion_chunk(who_, text, std::nullopt, include_usage_));
+        break;
+      default:
+        response_.write(predict_chunk(text));
+        break;
+    }
+  }
+
+  void on_finish(GenerationResult result) override {
+    if (result.status != MH_OK) {
+      response_.fail(result.status, result.message);
+      return;
+    }
+    if (route_ == Route::kPredict) {
+      response_.finish(predict_response(result, answer_field_));
+      return;
+    }
+    const bool chat = route_ == Route::kChatCompletions;
+    if (!stream_) {
+      response_.finish(chat ? chat_completion(who_, result) : text_completion(who_, result));
+      return;
+    }
+    if (chat) {
+      send_role();
+      response_.write(
+          chat_chunk(who_, std::nullopt, std::nullopt, result.finish_reason, include_usage_));
+    } else {
+      response_.write(completion_chunk(who_, "", result.finish_reason, include_usage_));
+    }
+    if (include_usage_) response_.write(usage_chunk(who_, chat, result));
+    response_.finish("");
+  }
+
+ private:
+  void send_role() {
+    if (role_sent_) return;
+    role_sent_ = true;
+    response_.write(chat_chunk(who_, "assistant", "", std::nullopt, include_usage_));
+  }
+
+  mh::Response response_;
+  Route route_;
+  bool stream_;
+  bool include_usage_;
+  bool answer_field_;
+  OpenAiIdentity who_;
+  bool role_sent_ = false;
+};
+
+}  // namespace
+
+LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& config,
+                           std::string model_name, LogFunction log)
+    : name_(std::move(model_name)), log_(std::move(log)), device_(at::kCPU) {
+  if (!fs::is_directory(model_dir))
+    throw mh::Error(MH_NOT_FOUND, "model directory " + model_dir.string() + " does not exist");
+  const ModelConfig model_config = load_model_config(model_dir);
+  const GenerationDefaults generation = load_generation_config(model_dir);
+  if (!fs::exists(model_dir / "tokenizer.json"))
+    throw mh::Error(MH_NOT_FOUND, "tokenizer.json is missing in " + model_dir.string());
+  try {
+    tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::from_directory(model_dir));
+  } catch (const TokenizerError& error) {
+    throw mh::Error(MH_INVALID_ARGUMENT, error.what());
+  }
+  if (static_cast<int64_t>(tokenizer_->vocab_size()) > model_config.vocab_size)
+    throw mh::Error(MH_INVALID_ARGUMENT, "tokenizer.json has " +
+                                             std::to_string(tokenizer_->vocab_size()) +
+                                             " tokens but the model's vocab_size is " +
+                                             std::to_string(model_config.vocab_size));
+
+  device_ = resolve_device(config.device);
+  const at::ScalarType dtype = resolve_dtype(config.dtype, model_config, device_);
+  const int64_t default_len = device_.is_cuda() ? 4096 : 2048;
+  const int64_t max_len = config.max_seq_len > 0
+                              ? config.max_seq_len
+                              : std::min(model_config.max_position_embeddings, default_len);
+  const int64_t max_batch = config.max_batch > 0 ? config.max_batch : (device_.is_cuda() ? 32 : 8);
+
+  const auto started = std::chrono::steady_clock::now();
+  LlamaWeights weights = load_weights(model_dir, model_config, device_, dtype);
+  model_ = std::make_unique<LlamaModel>(model_config, std::move(weights), max_len, device_, dtype);
+
+  // EOS: generation_config.json's list, config.json's, the tokenizer's, and <|eot_id|> (the
+  // end of a chat turn) — any of them ends a generation.
+  std::set<int64_t> eos(generation.eos_token_ids.begin(), generation.eos_token_ids.end());
+  eos.insert(model_config.eos_token_ids.begin(), model_config.eos_token_ids.end());
+  if (auto id = tokenizer_->eos_id()) eos.insert(*id);
+  if (auto id = tokenizer_->token_to_id("<|eot_id|>")) eos.insert(*id);
+
+  SchedulerOptions options;
+  options.max_batch = max_batch;
+  options.max_len = max_len;
+  options.prefill_chunk = config.prefill_chunk;
+  options.cuda_graphs = config.cuda_graphs;
+  options.eos_token_ids.assign(eos.begin(), eos.end());
+  options.log = log_;
+  const Tokenizer* tokenizer = tokenizer_.get();
+  scheduler_ = std::make_unique<Scheduler>(
+      *model_, options, [tokenizer] { return std::make_unique<DecoderTextStream>(*tokenizer); });
+
+  defaults_.max_new_tokens = config.max_new_tokens;
+  defaults_.generation = generation;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (log_) {
+    log_(MH_LOG_INFO,
+         "loaded " + model_dir.string() + ": " + std::to_string(model_config.num_layers) +
+             " layers, hidden " + std::to_string(model_config.hidden_size) + ", vocab " +
+             std::to_string(model_config.vocab_size) + " on " + device_.str() + " " +
+             std::string(c10::toString(dtype)) + ", max_batch " + std::to_string(max_batch) +
+             ", max_seq_len " + std::to_string(max_len) + " in " + std::to_string(seconds) + " s");
+  }
+}
+
+LlamaService::~LlamaService() {
+  if (scheduler_) scheduler_->stop();
+  scheduler_.reset();
+  if (model_) model_->release();
+  model_.reset();
+  release_cached_device_memory(device_);
+  if (log_) log_(MH_LOG_INFO, "released the model and its memory");
+}
+
+std::vector<int64_t> LlamaService::prompt_ids(const PromptInput& prompt) const {
+  if (prompt.ids) return *prompt.ids;
+  if (prompt.messages) return format_llama3_chat(*tokenizer_, *prompt.messages);
+  EncodeOptions options;
+  options.add_bos = true;
+  std::vector<int64_t> ids;
+  try {
+    for (TokenId id : tokenizer_->encode(*prompt.text, options)) ids.push_back(id);
+  } catch (const std::invalid_argument& error) {
+    throw mh::Error(MH_INVALID_ARGUMENT, std::string("prompt: ") + error.what());
+  }
+  return ids;
+}
+
+std::string LlamaService::stats_json() const {
+  return bj::serialize(bj::object{
+      {"tokens_generated", scheduler_->tokens_generated()},
+      {"requests_finished", scheduler_->requests_finished()},
+      {"requests_cancelled", scheduler_->requests_cancelled()},
+      {"active", scheduler_->active()},
+  });
+}
+
+void LlamaService::handle(const mh::Request& request, mh::Response& response) {
+  mh::sdk::answer_or_fail(response, [&] {
+    const std::optional<Route> route = parse_route(request.route());
+    if (!route)
+      throw mh::Error(MH_UNIMPLEMENTED,
+                      "the llama plugin does not serve route \"" + std::string(request.route()) +
+                          "\" (it serves predict, chat.completions, completions, tokenize, "
+                          "detokenize, stats)");
+    switch (*route) {
+      case Route::kTokenize: {
+        TokenizeRequest req = parse_tokenize_request(request.body());
+        EncodeOptions options;
+        options.add_bos = req.add_special_tokens;
+        bj::array ids;
+        try {
+          for (TokenId id : tokenizer_->encode(req.text, options)) ids.push_back(id);
+        } catch (const std::invalid_argument& error) {
+          throw mh::Error(MH_INVALID_ARGUMENT, std::string("text: ") + error.what());
+        }
+        response.finish(bj::serialize(bj::object{{"ids", std::move(ids)}}));
+        return;
+      }
+      case Route::kDetokenize: {
+        DetokenizeRequest req = parse_detokenize_request(request.body());
+        std::vector<TokenId> ids;
+        for (int64_t id : req.ids) {
+          if (id < 0 || id > INT32_MAX || !tokenizer_->contains(static_cast<TokenId>(id)))
+            throw mh::Error(MH_INVALID_ARGUMENT,
+                            "ids: " + std::to_string(id) + " is not a token of this tokenizer");
+          ids.push_back(static_cast<TokenId>(id));
+        }
+        response.finish(
+            bj::serialize(bj::object{{"text", tokenizer_->decode(ids, req.skip_special_tokens)}}));
+        return;
+      }
+      case Route::kStats:
+        response.finish(stats_json());
+        return;
+      default:
+        generate(request, response, *route);
+        return;
+    }
+  });
+}
+
+void LlamaService::generate(const mh::Request& request, mh::Response& response, Route route) {
+  GenerateRequest req = parse_generate_request(route, request.body(), defaults_);
+  std::vector<int64_t> prompt = prompt_ids(req.prompt);
+  OpenAiIdentity who;
+  who.id = std::string(route == Route::kChatCompletions ? "chatcmpl-" : "cmpl-") +
+           std::string(request.id());
+  who.created = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  who.model = req.model.empty() ? name_ : req.model;
+  auto sink = std::make_shared<ResponseSink>(std::move(response), route, request.stream(),
+                                             req.include_usage, req.answer_field, std::move(who));
+  try {
+    scheduler_->submit(std::string(request.id()), std::move(prompt), std::move(req.options), sink);
+  } catch (const mh::Error& error) {
+    GenerationResult failed;
+    failed.status = error.code();
+    failed.message = error.what();
+    sink->on_finish(std::move(failed));
+  }
+}
+
+}  // namespace mh::llama

@@ -1,0 +1,54 @@
+// One served Llama model: loads the Hugging Face files, owns the tokenizer, the network and
+// the scheduler, and answers every route (predict, chat.completions, completions, tokenize,
+// detokenize, stats). The plugin glue (llama_plugin.cpp) only forwards to it.
+#pragma once
+
+#include "generation/scheduler.hpp"
+#include "llama_model.hpp"
+#include "model_config.hpp"
+#include "request_parsing.hpp"
+#include "service_config.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+#include <modelhost/plugin.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace mh::llama {
+
+class LlamaService {
+ public:
+  // Loads everything; throws mh::Error naming what is missing or wrong.
+  LlamaService(const std::filesystem::path& model_dir, const ServiceConfig& config,
+               std::string model_name, LogFunction log);
+  // Stops the scheduler (open requests finish with MH_CANCELLED), drops every tensor and
+  // returns cached GPU memory to the driver.
+  ~LlamaService();
+  LlamaService(const LlamaService&) = delete;
+  LlamaService& operator=(const LlamaService&) = delete;
+
+  // Answers one request, now (tokenize, errors) or later from the scheduler thread.
+  // Never throws: failures finish the response with their status.
+  void handle(const mh::Request& request, mh::Response& response);
+
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const Scheduler& scheduler() const { return *scheduler_; }
+  const LlamaModel& model() const { return *model_; }
+
+ private:
+  void generate(const mh::Request& request, mh::Response& response, Route route);
+  std::vector<int64_t> prompt_ids(const PromptInput& prompt) const;
+  std::string stats_json() const;
+
+  std::string name_;
+  LogFunction log_;
+  at::Device device_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<Scheduler> scheduler_;
+  RequestDefaults defaults_;
+};
+
+}  // namespace mh::llama

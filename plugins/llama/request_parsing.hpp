@@ -1,0 +1,61 @@
+// Request bodies to plain structs, at the edge: every route's JSON is read and checked here,
+// and a bad parameter fails with MH_INVALID_ARGUMENT and the parameter's name
+// ("temperature: must be a number >= 0, got \"hot\""). Nothing past this file sees JSON.
+#pragma once
+
+#include "chat_format.hpp"
+#include "generation/generation_types.hpp"
+#include "model_config.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mh::llama {
+
+enum class Route { kPredict, kChatCompletions, kCompletions, kTokenize, kDetokenize, kStats };
+
+// The route string of the ABI ("predict", "chat.completions", ...); nullopt when unknown.
+std::optional<Route> parse_route(std::string_view route);
+
+// What to generate from: exactly one of these is set.
+struct PromptInput {
+  std::optional<std::string> text;
+  std::optional<std::vector<int64_t>> ids;
+  std::optional<std::vector<ChatMessage>> messages;
+};
+
+struct GenerateRequest {
+  Route route = Route::kPredict;
+  PromptInput prompt;
+  GenerationOptions options;
+  bool include_usage = false;  // OpenAI stream_options.include_usage
+  bool answer_field = false;   // the body used Practicus' "user_prompt": reply with "answer"
+  std::string model;           // OpenAI "model", echoed in the reply
+};
+
+// Defaults that come from the model's files and the manifest.
+struct RequestDefaults {
+  int64_t max_new_tokens = 256;
+  GenerationDefaults generation;  // generation_config.json
+};
+
+// For predict, chat.completions and completions.
+GenerateRequest parse_generate_request(Route route, std::string_view body,
+                                       const RequestDefaults& defaults);
+
+struct TokenizeRequest {
+  std::string text;
+  bool add_special_tokens = true;  // prepend <|begin_of_text|>
+};
+TokenizeRequest parse_tokenize_request(std::string_view body);
+
+struct DetokenizeRequest {
+  std::vector<int64_t> ids;
+  bool skip_special_tokens = false;
+};
+DetokenizeRequest parse_detokenize_request(std::string_view body);
+
+}  // namespace mh::llama

@@ -1,0 +1,47 @@
+// Picks the next token from a row of logits: penalties (repetition, presence, frequency),
+// then — when sampling — temperature, top-k, top-p and min-p as transformers' logits
+// warpers do, then a draw from the request's own seeded generator, so a seeded request gives
+// the same tokens whatever else runs beside it.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mh::llama {
+
+struct SamplingParams {
+  double temperature = 0.0;         // 0: greedy
+  int64_t top_k = 0;                // 0: off
+  double top_p = 1.0;               // 1: off
+  double min_p = 0.0;               // 0: off
+  double repetition_penalty = 1.0;  // over prompt and output, as transformers
+  double presence_penalty = 0.0;    // over the output, as OpenAI
+  double frequency_penalty = 0.0;
+  std::optional<uint64_t> seed;
+};
+
+class Sampler {
+ public:
+  Sampler(const SamplingParams& params, at::Device device);
+
+  // True when the pick is a plain argmax of the raw logits (no penalties, no sampling), which
+  // the scheduler does for many sequences in one batched op.
+  bool plain_greedy() const { return plain_greedy_; }
+
+  // The next token for `logits` [vocab] (float32 on the device) as a 0-dim int64 tensor on
+  // the device; no host synchronisation. `context` is prompt plus output so far; `output_start`
+  // is where the output begins in it.
+  at::Tensor pick(const at::Tensor& logits, const std::vector<int64_t>& context,
+                  size_t output_start);
+
+ private:
+  SamplingParams params_;
+  at::Device device_;
+  bool plain_greedy_;
+  std::optional<at::Generator> generator_;
+};
+
+}  // namespace mh::llama

@@ -1,0 +1,41 @@
+#include "service_config.hpp"
+
+#include "json_access.hpp"
+
+namespace mh::llama {
+
+ServiceConfig parse_service_config(std::string_view json_text, const LogFunction& warn) {
+  const std::string where = "model.json config";
+  boost::json::object config = json::parse_object(json_text, where);
+  ServiceConfig out;
+  auto positive = [&](std::string_view key, int64_t& field) {
+    if (auto v = json::get_int(config, key, where)) {
+      if (*v <= 0)
+        throw mh::Error(MH_INVALID_ARGUMENT, where + ": \"" + std::string(key) +
+                                                 "\" must be a positive integer, got " +
+                                                 std::to_string(*v));
+      field = *v;
+    }
+  };
+  out.device = json::get_string(config, "device", where).value_or(out.device);
+  out.dtype = json::get_string(config, "dtype", where).value_or(out.dtype);
+  positive("max_batch", out.max_batch);
+  positive("max_seq_len", out.max_seq_len);
+  positive("max_new_tokens", out.max_new_tokens);
+  positive("prefill_chunk", out.prefill_chunk);
+  out.cuda_graphs = json::get_bool(config, "cuda_graphs", where).value_or(out.cuda_graphs);
+  out.model_dir = json::get_string(config, "model_dir", where).value_or("");
+  for (const auto& item : config) {
+    const std::string_view key = item.key();
+    static constexpr std::string_view kKnown[] = {"device",      "dtype",          "max_batch",
+                                                  "max_seq_len", "max_new_tokens", "prefill_chunk",
+                                                  "cuda_graphs", "model_dir"};
+    bool known = key.empty() || key.front() == '_';
+    for (std::string_view k : kKnown) known = known || key == k;
+    if (!known && warn)
+      warn(MH_LOG_WARN, where + ": unknown key \"" + std::string(key) + "\" ignored");
+  }
+  return out;
+}
+
+}  // namespace mh::llama
