@@ -322,7 +322,8 @@ TEST_CASE("unload") {
   require_ok(hostctl(hostd, {"reload", "--wait"}));
   const CommandResult unload = hostctl(hostd, {"unload", "echo"});
   require_ok(unload);
-  CHECK(unload.out == "echo: unloaded\n");
+  // The reply comes at once; the model may still be draining its requests in flight.
+  CHECK((unload.out == "echo: unloaded\n" || unload.out == "echo: draining\n"));
   CHECK(hostctl(hostd, {"predict", "echo", "-d", "{}"}).exit_code == 1);
   require_ok(hostctl(hostd, {"predict", "other", "-d", "{}"}));
   const CommandResult unknown = hostctl(hostd, {"unload", "nope"});

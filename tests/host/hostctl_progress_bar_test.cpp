@@ -39,7 +39,8 @@ TEST_SUITE("format") {
     CAPTURE(line);
     CHECK(line.rfind("[", 0) == 0);
     CHECK(
-        line.find(" 45%  900 MB/2.0 GB  110 MB/s  ETA 10s  3/7 weights/model-00001.safetensors") !=
+        line.find(
+            " 45%  900 MB/2.0 GB  110 MB/s  ETA 10s  2/7 files  weights/model-00001.safetensors") !=
         std::string::npos);
     CHECK(line.find("=============>") != std::string::npos);  // 45% of a 30-wide bar
     for (std::size_t width : {40, 60, 80, 200}) {
@@ -61,12 +62,13 @@ TEST_SUITE("format") {
   TEST_CASE("progress_plain_line") {
     const auto sync = running(900'000'000, 2'000'000'000, "model-00001.safetensors");
     CHECK(progress_plain_line("llama", sync, 110e6) ==
-          "sync llama: running   45%  900 MB/2.0 GB  110 MB/s  file 3/7 model-00001.safetensors");
+          "sync llama: running   45%  900 MB/2.0 GB  110 MB/s  2/7 files  model-00001.safetensors");
     SyncProgress done = sync;
     done.state = "done";
     done.bytes_done = done.bytes_total;
     done.files_done = 7;
-    CHECK(progress_plain_line("llama", done, -1) == "sync llama: done  100%  2.0 GB/2.0 GB");
+    CHECK(progress_plain_line("llama", done, -1) ==
+          "sync llama: done  100%  2.0 GB/2.0 GB  7/7 files");
   }
 
   TEST_CASE("RateMeter: over a sliding window, reset when bytes go backwards") {
@@ -122,7 +124,7 @@ TEST_SUITE("format") {
     CHECK(lines[0] == "sync m: idle    -%  0 B/0 B");
     CHECK(lines[1].rfind("sync m: running   10%", 0) == 0);
     CHECK(lines[2].rfind("sync m: running   30%", 0) == 0);
-    CHECK(lines[3] == "sync m: done  100%  1.0 kB/1.0 kB");
+    CHECK(lines[3] == "sync m: done  100%  1.0 kB/1.0 kB  2/7 files");
     CHECK(out.str().find('\r') == std::string::npos);
     CHECK(out.str().find('\x1b') == std::string::npos);
   }

@@ -37,12 +37,10 @@ std::string bar(int done_per_mille, std::size_t width) {
   return "[" + inside + "]";
 }
 
+// "2/7 files" done (transfers run in parallel, so no single "current" index exists).
 std::string files_text(const SyncProgress& sync) {
   if (sync.files_total == 0) return "";
-  // The file being fetched is the next one after those done.
-  const std::uint64_t current =
-      sync.state == "running" ? std::min(sync.files_done + 1, sync.files_total) : sync.files_done;
-  return std::to_string(current) + "/" + std::to_string(sync.files_total);
+  return std::to_string(sync.files_done) + "/" + std::to_string(sync.files_total) + " files";
 }
 
 std::string bytes_text(const SyncProgress& sync) {
@@ -110,9 +108,8 @@ std::string progress_bar_line(const SyncProgress& sync, double rate, std::size_t
   const std::size_t bar_width =
       std::clamp<std::size_t>(width > kTextBudget ? width - kTextBudget : 0, kBarMin, kBarMax);
   std::string line = bar(per_mille(sync), bar_width) + "  " + tail;
-  const std::string separator = sync.files_total > 0 ? " " : "  ";
-  if (show_file && line.size() + separator.size() + 4 <= width)
-    line += separator + tail_fit(sync.current_file, width - line.size() - separator.size());
+  if (show_file && line.size() + 2 + 4 <= width)
+    line += "  " + tail_fit(sync.current_file, width - line.size() - 2);
   if (line.size() > width) line.resize(width);
   return line;
 }
@@ -122,10 +119,8 @@ std::string progress_plain_line(std::string_view model, const SyncProgress& sync
   append_part(line, percent_text(sync));
   append_part(line, bytes_text(sync));
   if (rate >= 0) append_part(line, format_rate(rate));
-  if (!sync.current_file.empty() && sync.state == "running") {
-    const std::string files = files_text(sync);
-    append_part(line, (files.empty() ? "file " : "file " + files + " ") + sync.current_file);
-  }
+  append_part(line, files_text(sync));
+  if (sync.state == "running") append_part(line, sync.current_file);
   return line;
 }
 

@@ -34,11 +34,11 @@ class RateMeter {
 std::string percent_text(const SyncProgress& sync);
 
 // One terminal line of at most `width` columns:
-// "[=========>          ]  45%  900 MB/2.0 GB  110 MB/s  ETA 10s  3/7 model-00001.safetensors".
+// "[=========>          ]  45%  900 MB/2.0 GB  110 MB/s  ETA 10s  2/7 files  model-00003.bin".
 // The file name is shortened from the left to fit; a negative rate shows no rate or ETA.
 std::string progress_bar_line(const SyncProgress& sync, double rate, std::size_t width);
 
-// "sync llama: running  45%  900 MB/2.0 GB  110 MB/s  file 3/7 model-00001.safetensors".
+// "sync llama: running   45%  900 MB/2.0 GB  110 MB/s  2/7 files  model-00003.bin".
 std::string progress_plain_line(std::string_view model, const SyncProgress& sync, double rate);
 
 // Draws successive progress states of one model's sync.
