@@ -3,6 +3,7 @@
 #include "sync/synchronizer.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 
 #include <atomic>
 #include <map>
@@ -12,6 +13,8 @@
 #include "sync/hashing.hpp"
 #include "sync/retry.hpp"
 #include "sync/sync_error.hpp"
+#include "sync/sync_state.hpp"
+#include "sync/unique_fd.hpp"
 #include "test_support.hpp"
 
 using namespace mh::sync;
@@ -273,6 +276,25 @@ TEST_SUITE("unit") {
     CHECK(fs::exists(target / "dir" / "notes.txt"));
     CHECK(fs::exists(target / "user.txt"));
     CHECK(test::read_file(target / "c.txt") == "charlie 2");
+  }
+
+  TEST_CASE("synchronizer: verify_all re-hashes files whose stat still matches the record") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("model.bin", "original bytes");
+    REQUIRE(run(source, job_for(tmp / "t")).ok);
+    // Make the record disagree with the content while size, mtime and ctime still match it: only
+    // a full verification can notice.
+    SyncState state = *read_sync_state(tmp / "t");
+    state.files["model.bin"].sha256 = std::string(64, '0');
+    UniqueFd dir(::open((tmp / "t").c_str(), O_RDONLY | O_DIRECTORY));
+    save_state(dir.get(), state);
+    CHECK(run(source, job_for(tmp / "t")).files_unchanged == 1);
+    SyncJob job = job_for(tmp / "t");
+    job.verify_all = true;
+    const SyncResult verified = run(source, job);
+    CHECK(verified.files_transferred == 1);
+    CHECK(read_sync_state(tmp / "t")->files["model.bin"].sha256 == sha256_hex("original bytes"));
   }
 
   TEST_CASE("synchronizer: empty files") {
