@@ -133,6 +133,11 @@ int run_daemon(const HostConfig& config) {
   for (unsigned i = 1; i < config.http_threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& thread : threads) thread.join();
+  // A late signal must not kill the exit half-way (clear() restores the default action first).
+  boost::system::error_code ignored;
+  signals.clear(ignored);
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
 
   // Plugins called every done; what may still be queued for them (timers, late callbacks)
   // is dropped.

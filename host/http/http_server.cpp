@@ -209,6 +209,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void on_header(error_code error) {
     if (closed_) return;
+    if (error == http::error::body_limit) {
+      // Beast compares Content-Length with the limit as soon as the head is parsed, so a body
+      // that is too large is refused before a byte of it is read.
+      reject_body_too_large();
+      return;
+    }
     if (error) {
       if (error == http::error::header_limit) {
         fail_request(431, "request header fields too large");
@@ -224,14 +230,6 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     busy_ = true;
     const auto& message = parser_->get();
     keep_alive_ = message.keep_alive();
-    if (auto length = parser_->content_length();
-        length && *length > shared_->settings.max_body_bytes) {
-      linger_ = true;
-      fail_request(
-          413, "request body of " + std::to_string(*length) + " bytes is over the limit of " +
-                   std::to_string(shared_->settings.max_body_bytes) + " bytes (--max-body-bytes)");
-      return;
-    }
     if (iequals(message[http::field::expect], "100-continue")) {
       queue("HTTP/1.1 100 Continue\r\n\r\n");
     }
@@ -240,14 +238,19 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         [self = this->shared_from_this()](error_code error, std::size_t) { self->on_body(error); });
   }
 
+  // 413, then the connection closes (after lingering: the rest of the body is unread).
+  void reject_body_too_large() {
+    linger_ = true;
+    fail_request(413, "the request body is over the limit of " +
+                          std::to_string(shared_->settings.max_body_bytes) +
+                          " bytes (--max-body-bytes)");
+  }
+
   void on_body(error_code error) {
     if (closed_) return;
     cancel_timer();
-    if (error == http::error::body_limit) {
-      linger_ = true;
-      fail_request(413, "request body is over the limit of " +
-                            std::to_string(shared_->settings.max_body_bytes) +
-                            " bytes (--max-body-bytes)");
+    if (error == http::error::body_limit) {  // a chunked body grew past the limit
+      reject_body_too_large();
       return;
     }
     if (error) {

@@ -65,6 +65,9 @@ class HostdProcess {
   // Sends `signal` and waits for the exit. Returns the exit code, or 128 + signal number when
   // hostd died of a signal; throws when it did not exit within `timeout` (it is then killed).
   int stop(int signal = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Waits for hostd to exit by itself (after a signal sent earlier); returns as stop() does and
+  // throws (after killing it) when it did not exit within `timeout`.
+  int wait_for_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Sends a signal without waiting.
   void send_signal(int signal) const;
   // The exit status once hostd exited (as stop() reports it), nullopt while it runs.

@@ -1,0 +1,24 @@
+# hostd's end-to-end tests; included from tests/e2e/CMakeLists.txt after mh_e2e_support.
+find_package(doctest REQUIRED)
+add_executable(hostd_e2e_test hostd_e2e_main.cpp hostd_serving_test.cpp hostd_reload_test.cpp
+                              hostd_shutdown_test.cpp)
+target_link_libraries(hostd_e2e_test PRIVATE mh_e2e_support doctest::doctest Boost::json
+                                             mh_warnings)
+foreach(case
+    empty_dir_then_echo_reload
+    http_errors_keep_hostd_up
+    streaming_sse_and_openai_routes
+    timeout_504_and_the_plugin_is_told
+    client_disconnect_cancels_in_the_plugin
+    admission_429_past_max_concurrency_and_queue
+    probes_and_metrics
+    flags_help_and_clear_errors
+    replace_so_in_place_under_load_no_request_fails
+    removed_model_gives_404_others_unaffected
+    broken_models_show_errors_while_others_serve
+    init_that_never_finishes_is_bounded_by_the_load_timeout
+    admin_unload_then_reload
+    sigterm_lets_streams_finish_and_cleans_up_every_model)
+  add_test(NAME e2e.${case} COMMAND hostd_e2e_test --test-case=${case})
+  set_tests_properties(e2e.${case} PROPERTIES TIMEOUT 120)
+endforeach()
