@@ -102,10 +102,11 @@ void PredictCall::complete(mh_status status, std::string body) {
   std::shared_ptr<PredictCall> keep = std::move(self_);
   std::shared_ptr<ResponseSink> sink = std::move(sink_);
   std::shared_ptr<ModelInstance> instance = std::move(instance_);
-  if (sink) sink->finish(status, std::move(body));
   // The plugin may no longer read the request: drop the large part now.
   std::string().swap(request_.body);
-  if (instance) instance->request_finished(std::move(keep), holds_slot_.load());
+  // The slot is free before the client hears back, so its next request finds it free.
+  if (instance) instance->request_finished(keep, holds_slot_.load());
+  if (sink) sink->finish(status, std::move(body));
 }
 
 }  // namespace mh::host

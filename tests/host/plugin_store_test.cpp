@@ -1,0 +1,70 @@
+// hostd's private content-addressed plugin copies, and unloading no sooner than a delay.
+#include "plugin/plugin_store.hpp"
+#include "plugin/library_unloader.hpp"
+#include "support/hostd_process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <dlfcn.h>
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <thread>
+
+using namespace mh::host;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+TEST_CASE("plugin store: named by content, reused, immune to the source changing") {
+  mh::e2e::TempDir temp("mh-store");
+  PluginStore store(temp / "store");
+  fs::copy_file(mh::e2e::echo_plugin(), temp / "libmh_echo.so");
+  const StoredPlugin first = store.store(temp / "libmh_echo.so");
+  CHECK(first.path == temp / "store" / (first.sha256 + ".so"));
+  CHECK(fs::file_size(first.path) == fs::file_size(mh::e2e::echo_plugin()));
+  CHECK(store.store(temp / "libmh_echo.so").path == first.path);
+
+  fs::copy_file(mh::e2e::echo_next_plugin(), temp / "libmh_echo.so",
+                fs::copy_options::overwrite_existing);
+  const StoredPlugin second = store.store(temp / "libmh_echo.so");
+  CHECK(second.path != first.path);
+  CHECK(fs::exists(first.path));  // the copy a running model uses stays
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator(temp / "store")) ++files;
+  CHECK(files == 2);  // no temporary left behind
+  CHECK_THROWS(store.store(temp / "nope.so"));
+}
+
+TEST_CASE("library unloader: drops a library no sooner than its delay") {
+  mh::e2e::TempDir temp("mh-unload");
+  fs::copy_file(mh::e2e::echo_plugin(), temp / "lib.so");
+  auto loaded = [&] {
+    void* handle = ::dlopen((temp / "lib.so").c_str(), RTLD_NOW | RTLD_NOLOAD);
+    if (handle) ::dlclose(handle);
+    return handle != nullptr;
+  };
+  {
+    LibraryUnloader unloader(300ms);
+    auto library = PluginLibrary::load(temp / "lib.so");
+    CHECK(loaded());
+    const auto released = std::chrono::steady_clock::now();
+    unloader.release_later(std::move(library));
+    std::this_thread::sleep_for(100ms);
+    CHECK(loaded());
+    CHECK(unloader.pending() == 1);
+    while (loaded() && std::chrono::steady_clock::now() - released < 5s) {
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK(std::chrono::steady_clock::now() - released >= 300ms);
+    CHECK_FALSE(loaded());
+  }
+  {
+    // The destructor waits for what is still due.
+    auto library = PluginLibrary::load(temp / "lib.so");
+    {
+      LibraryUnloader unloader(100ms);
+      unloader.release_later(std::move(library));
+    }
+    CHECK_FALSE(loaded());
+  }
+}
