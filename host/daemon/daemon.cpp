@@ -33,6 +33,25 @@ constexpr auto kCleanupGrace = std::chrono::seconds(20);
 // Threads for sync, load, init and cleanup (each may block on a slow plugin or storage).
 constexpr unsigned kLifecycleThreads = 4;
 
+// Beyond cleanup, how long the last replies may take to reach their clients.
+constexpr auto kReplyGrace = std::chrono::seconds(5);
+
+// The last step of shutdown: the plugins are done, but the final bytes of their replies may
+// still be on their way out; connections close by themselves once theirs went.
+void wait_for_replies(asio::io_context& io, HttpServer& server,
+                      std::chrono::steady_clock::time_point give_up) {
+  if (server.open_connections() == 0 || std::chrono::steady_clock::now() >= give_up) {
+    server.close_all();
+    spdlog::info("bye");
+    io.stop();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(10));
+  timer->async_wait([&io, &server, give_up, timer](const boost::system::error_code&) {
+    wait_for_replies(io, server, give_up);
+  });
+}
+
 void log_changes(const std::vector<ReloadChange>& changes) {
   for (const auto& change : changes) {
     if (change.error) {
@@ -113,11 +132,10 @@ int run_daemon(const HostConfig& config) {
       exit_code = 1;
       io.stop();
     });
-    registry->shutdown([&io, &server] {
-      asio::post(io, [&io, &server] {
-        spdlog::info("every model is unloaded; bye");
-        server.close_all();
-        io.stop();
+    registry->shutdown([&] {
+      asio::post(io, [&] {
+        spdlog::info("every model is unloaded");
+        wait_for_replies(io, server, std::chrono::steady_clock::now() + kReplyGrace);
       });
     });
     watchdog.expires_after(config.drain_timeout + kCleanupGrace);

@@ -39,6 +39,8 @@ class HttpServer {
   // finish and their replies say "Connection: close". [thread: any]
   void stop_accepting();
   bool stopping() const noexcept;
+  // Connections still open (after stop_accepting they close once their reply is out).
+  std::size_t open_connections() const;
   // Closes every connection now (the end of shutdown). [thread: any]
   void close_all();
 
