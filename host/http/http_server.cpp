@@ -638,7 +638,9 @@ bool HttpServer::stopping() const noexcept {
   return shared_->stopping.load();
 }
 
-std::size_t HttpServer::open_connections() const { return shared_->live().size(); }
+std::size_t HttpServer::open_connections() const {
+  return shared_->live().size();
+}
 
 void HttpServer::close_all() {
   for (auto& session : shared_->live()) session->close_now();

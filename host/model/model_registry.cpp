@@ -303,15 +303,17 @@ void ModelRegistry::load_generation(const std::string& name,
                                                         : std::string("cancelled")));
       }
     }
+    bool abandoned = false;
     {
       std::lock_guard lock(mutex_);
-      if (!generation->abandoned) {
+      abandoned = generation->abandoned;
+      if (!abandoned) {
         generation->state = ModelState::loading;
         generation->load_started = std::chrono::steady_clock::now();
       }
     }
     notify_changed();
-    if (generation->abandoned) throw std::runtime_error("superseded before it loaded");
+    if (abandoned) throw std::runtime_error("superseded before it loaded");
     auto instance = load_model_instance(generation->source, generation->number, services_);
     {
       std::lock_guard lock(mutex_);

@@ -1,7 +1,7 @@
 # hostd's end-to-end tests; included from tests/e2e/CMakeLists.txt after mh_e2e_support.
 find_package(doctest REQUIRED)
 add_executable(hostd_e2e_test hostd_e2e_main.cpp hostd_serving_test.cpp hostd_reload_test.cpp
-                              hostd_shutdown_test.cpp)
+                              hostd_shutdown_test.cpp hostd_files_test.cpp)
 target_link_libraries(hostd_e2e_test PRIVATE mh_e2e_support doctest::doctest Boost::json
                                              mh_warnings)
 foreach(case
@@ -18,7 +18,9 @@ foreach(case
     broken_models_show_errors_while_others_serve
     init_that_never_finishes_is_bounded_by_the_load_timeout
     admin_unload_then_reload
-    sigterm_lets_streams_finish_and_cleans_up_every_model)
+    sigterm_lets_streams_finish_and_cleans_up_every_model
+    model_files_synced_before_init_and_on_reload
+    api_key_guards_the_public_v1_routes)
   add_test(NAME e2e.${case} COMMAND hostd_e2e_test --test-case=${case})
   set_tests_properties(e2e.${case} PROPERTIES TIMEOUT 120)
 endforeach()
