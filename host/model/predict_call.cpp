@@ -106,6 +106,11 @@ void PredictCall::complete(mh_status status, std::string body) {
   std::string().swap(request_.body);
   // The slot is free before the client hears back, so its next request finds it free.
   if (instance) instance->request_finished(keep, holds_slot_.load());
+  if (status == MH_CANCELLED && !cancelled_.load() && unloading_ != nullptr && unloading_->load()) {
+    // The client is still there; the host stopped the request (drain timeout, shutdown).
+    status = MH_UNAVAILABLE;
+    body = "the model was unloaded before the request finished (--drain-timeout-ms); retry";
+  }
   if (sink) sink->finish(status, std::move(body));
 }
 

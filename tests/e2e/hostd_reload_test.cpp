@@ -236,3 +236,28 @@ TEST_CASE("admin_unload_then_reload") {
   CHECK(reload_action(admin.reload("echo"), "echo") == "unchanged");
   CHECK_THROWS(admin.reload("nope"));
 }
+
+TEST_CASE("drain_timeout_stops_a_long_request_of_a_replaced_generation") {
+  HostdOptions options;
+  options.extra_args = {"--drain-timeout-ms", "300"};
+  HostdProcess hostd(options);
+  const fs::path dir = install_echo_model(hostd.models_dir(), "echo");
+  AdminClient admin(hostd.admin());
+  reload_all(hostd);
+  HttpClient client(hostd.http());
+  auto head = client.start_stream("POST", "/v1/models/echo/predict",
+                                  R"({"stream": true, "chunks": 10, "delay_ms": 10000})");
+  REQUIRE(head.status == 200);
+  REQUIRE(client.next_event());
+  fs::copy_file(echo_next_plugin(), dir / "libmh_echo.so", fs::copy_options::overwrite_existing);
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(reload_action(admin.reload(), "echo") == "changed");
+  std::string last;
+  while (auto event = client.next_event()) last = *event;
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  // The stream's head went out as 200; its end says why it stopped.
+  CHECK(contains(last, "\"code\":503"));
+  CHECK(contains(last, "unloaded before the request finished"));
+  CHECK(hostd.wait_for_log("[echo#1] echo cleanup done", 5s));
+  CHECK(echo_version(predict(client, "echo", "{}")) == "2.0.0-next");
+}

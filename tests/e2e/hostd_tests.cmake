@@ -20,7 +20,8 @@ foreach(case
     admin_unload_then_reload
     sigterm_lets_streams_finish_and_cleans_up_every_model
     model_files_synced_before_init_and_on_reload
-    api_key_guards_the_public_v1_routes)
+    api_key_guards_the_public_v1_routes
+    drain_timeout_stops_a_long_request_of_a_replaced_generation)
   add_test(NAME e2e.${case} COMMAND hostd_e2e_test --test-case=${case})
   set_tests_properties(e2e.${case} PROPERTIES TIMEOUT 120)
 endforeach()
