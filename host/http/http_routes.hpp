@@ -11,6 +11,12 @@
 //   GET  /v2/health/live, /v2/health/ready, /v2/models/{name}/ready   probes (KServe v2)
 //   GET  /metrics                       Prometheus text
 //   /admin/*                            the admin API (admin listeners only)
+//
+// Errors: 400 malformed JSON (or a missing "model" on OpenAI routes), 404 unknown model or
+// route, 405 wrong method, 413 body over --max-body-bytes (refused from Content-Length before
+// the body is read), 415 a Content-Type that is not JSON (a missing one counts as JSON), 429
+// over max_concurrency + max_queue, 503 + Retry-After while a model loads (or failed, or
+// hostd shuts down), 504 past timeout_ms; plugin codes map through error_mapping.cpp.
 #include "config/host_config.hpp"
 #include "http/admin_api.hpp"
 #include "http/http_exchange.hpp"

@@ -138,6 +138,15 @@ InferenceDispatch::InferenceDispatch(std::shared_ptr<ModelRegistry> registry, Me
 
 void InferenceDispatch::handle(const InferenceRoute& route, std::string model, HttpRequest request,
                                const std::shared_ptr<Exchange>& exchange) {
+  // Every answer counts in /metrics, refusals too. The label is the model's name once the
+  // registry knows it, else "" (so that random names cannot grow the series without bound).
+  auto label = std::make_shared<std::string>();
+  const auto started = std::chrono::steady_clock::now();
+  exchange->on_complete([&metrics = metrics_, label, started](unsigned status) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics.observe_request(*label, status == 0 ? 499 : status, seconds);
+  });
   if (!is_json_content_type(request.content_type)) {
     exchange->reply(error_reply(
         415, "Content-Type must be application/json, got \"" + request.content_type + "\""));
@@ -173,6 +182,7 @@ void InferenceDispatch::handle(const InferenceRoute& route, std::string model, H
   // `closed` and the next route() finds its successor.
   for (int attempt = 0; attempt < 8; ++attempt) {
     RouteResult target = registry_->route(model);
+    if (target.kind != RouteResult::Kind::unknown) *label = model;
     switch (target.kind) {
       case RouteResult::Kind::unknown:
         exchange->reply(error_reply(404, target.message));
@@ -213,12 +223,6 @@ void InferenceDispatch::handle(const InferenceRoute& route, std::string model, H
           {{"Retry-After", "1"}}));
       return;
     }
-    const auto started = std::chrono::steady_clock::now();
-    exchange->on_complete([&metrics = metrics_, model, started](unsigned status) {
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics.observe_request(model, status == 0 ? 499 : status, seconds);
-    });
     exchange->on_client_gone([call, instance, ticket, request_id] {
       spdlog::debug("request {}: the client left; cancelling", request_id);
       call->cancel();

@@ -241,6 +241,8 @@ TEST_CASE("probes_and_metrics") {
   const std::string& text = metrics.body;
   CHECK(contains(text, "# TYPE modelhost_requests_total counter"));
   CHECK(contains(text, "modelhost_requests_total{model=\"echo\",code=\"200\"} 3"));
+  // Refusals count too; names the registry does not know share the label "".
+  CHECK(contains(text, "modelhost_requests_total{model=\"\",code=\"400\"} 1"));
   CHECK(contains(text, "# TYPE modelhost_request_duration_seconds histogram"));
   CHECK(contains(text, "modelhost_request_duration_seconds_bucket{model=\"echo\",le=\"+Inf\"} 3"));
   CHECK(contains(text, "modelhost_request_duration_seconds_count{model=\"echo\"} 3"));
@@ -311,4 +313,28 @@ TEST_CASE("flags_help_and_clear_errors") {
   auto bad_listen = run_hostd({"--models-dir", (temp / "models").string(), "--listen", "nowhere"});
   CHECK(bad_listen.exit_code == 2);
   CHECK(contains(bad_listen.output, "--listen"));
+}
+
+TEST_CASE("admin_tcp_listener_needs_the_token") {
+  const std::uint16_t admin_port = find_free_port();
+  HostdOptions options;
+  options.extra_args = {"--admin-listen", "127.0.0.1:" + std::to_string(admin_port),
+                        "--admin-token", "t0ken"};
+  HostdProcess hostd(options);
+  HttpClient admin(Endpoint::tcp("127.0.0.1", admin_port));
+  CHECK(admin.get("/admin/status").status == 401);
+  auto status = admin.request("GET", "/admin/status", {}, {{"Authorization", "Bearer t0ken"}});
+  CHECK(status.status == 200);
+  CHECK(status.json().at("hostd").at("listen").as_string() ==
+        "127.0.0.1:" + std::to_string(hostd.port()));
+  // The public listener never serves the admin API.
+  CHECK(HttpClient(hostd.http())
+            .request("GET", "/admin/status", {}, {{"Authorization", "Bearer t0ken"}})
+            .status == 404);
+  TempDir temp("mh-flags");
+  fs::create_directories(temp / "models");
+  auto no_token =
+      run_hostd({"--models-dir", (temp / "models").string(), "--admin-listen", "127.0.0.1:1"});
+  CHECK(no_token.exit_code != 0);
+  CHECK(contains(no_token.output, "--admin-token"));
 }

@@ -13,6 +13,7 @@ foreach(case
     admission_429_past_max_concurrency_and_queue
     probes_and_metrics
     flags_help_and_clear_errors
+    admin_tcp_listener_needs_the_token
     replace_so_in_place_under_load_no_request_fails
     removed_model_gives_404_others_unaffected
     broken_models_show_errors_while_others_serve
