@@ -96,8 +96,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       ->envname("MODELHOST_ADMIN_TOKEN")
       ->type_name("TOKEN");
   app.add_option("--cache-dir", config.cache_dir,
-                 "Where model files are synced to (a manifest's default download_files_to)\n"
-                 "and where hostd keeps its private copies of plugin libraries.\n"
+                 "Where model files are synced to (<cache-dir>/<model name> unless the\n"
+                 "manifest says download_files_to) and where hostd keeps its private,\n"
+                 "content-addressed copies of plugin libraries (<cache-dir>/.plugins).\n"
                  "Created when missing; must be writable.")
       ->capture_default_str()
       ->type_name("DIR");

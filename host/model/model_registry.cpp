@@ -580,9 +580,14 @@ bool ModelRegistry::sync(const std::string& name) {
     auto it = entries_.find(name);
     if (it == entries_.end() || it->second.removed) return false;
     Entry& entry = it->second;
-    if (entry.serving && entry.latest_source.files_source && !entry.pending) {
+    if (entry.pending) {
+      // A generation is on its way; it syncs before it loads.
+    } else if (entry.serving && !entry.latest_source.files_source) {
+      entry.sync_state = "done";  // nothing to sync
+      entry.sync_error.reset();
+    } else if (entry.serving) {
       if (!entry.refreshing) start_refresh_locked(entry, after);
-    } else if (!entry.pending) {
+    } else {
       reload_instead = true;
       entry.attempt_failed = true;  // so that the reload tries it again
     }
@@ -623,18 +628,13 @@ std::vector<ModelStatus> ModelRegistry::status() const {
           ModelStatus::Pending{entry.pending->number, entry.pending->state, std::nullopt};
     }
     status.requests_total = entry.requests_retired;
-    for (const auto* generation : {&entry.serving}) {
-      if (*generation && (*generation)->instance) {
-        status.in_flight += (*generation)->instance->in_flight();
-        status.requests_total += (*generation)->instance->requests_total();
-      }
-    }
-    for (const auto& generation : entry.retiring) {
-      if (generation->instance) {
-        status.in_flight += generation->instance->in_flight();
-        status.requests_total += generation->instance->requests_total();
-      }
-    }
+    auto count = [&status](const std::shared_ptr<Generation>& generation) {
+      if (!generation->instance) return;
+      status.in_flight += generation->instance->in_flight();
+      status.requests_total += generation->instance->requests_total();
+    };
+    if (entry.serving) count(entry.serving);
+    for (const auto& generation : entry.retiring) count(generation);
     status.sync.state = entry.sync_state;
     status.sync.error = entry.sync_error;
     if (entry.sync_progress) {
