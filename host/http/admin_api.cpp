@@ -47,6 +47,17 @@ std::optional<std::string> string_field(const json::object& body, std::string_vi
   return std::string(value->as_string());
 }
 
+// The "name" of a {"name": ...} body; answers 400 and returns nullopt when there is none.
+std::optional<std::string> required_name(const HttpRequest& request,
+                                         const std::shared_ptr<Exchange>& exchange) {
+  try {
+    return *string_field(parse_body(request.body), "name", true);
+  } catch (const std::invalid_argument& error) {
+    exchange->reply(error_reply(400, error.what()));
+    return std::nullopt;
+  }
+}
+
 json::object change_json(const ReloadChange& change) {
   json::object object;
   object["name"] = change.name;
@@ -179,38 +190,28 @@ void AdminApi::reload(const HttpRequest& request, const std::shared_ptr<Exchange
 }
 
 void AdminApi::unload(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
-  std::string name;
-  try {
-    name = *string_field(parse_body(request.body), "name", true);
-  } catch (const std::invalid_argument& error) {
-    exchange->reply(error_reply(400, error.what()));
-    return;
-  }
-  auto change = registry_->unload(name);
+  const auto name = required_name(request, exchange);
+  if (!name) return;
+  auto change = registry_->unload(*name);
   if (!change) {
-    exchange->reply(error_reply(404, "model \"" + name + "\" not found"));
+    exchange->reply(error_reply(404, "model \"" + *name + "\" not found"));
     return;
   }
   json::object root;
-  root["name"] = name;
+  root["name"] = *name;
   root["state"] = to_string(change->state);
   exchange->reply(json_reply(200, root));
 }
 
 void AdminApi::sync(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
-  std::string name;
-  try {
-    name = *string_field(parse_body(request.body), "name", true);
-  } catch (const std::invalid_argument& error) {
-    exchange->reply(error_reply(400, error.what()));
-    return;
-  }
-  if (!registry_->sync(name)) {
-    exchange->reply(error_reply(404, "model \"" + name + "\" not found"));
+  const auto name = required_name(request, exchange);
+  if (!name) return;
+  if (!registry_->sync(*name)) {
+    exchange->reply(error_reply(404, "model \"" + *name + "\" not found"));
     return;
   }
   json::object root;
-  root["name"] = name;
+  root["name"] = *name;
   exchange->reply(json_reply(202, root));
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 namespace mh::host {
 
@@ -90,12 +91,21 @@ std::string Metrics::render(const std::vector<ModelStatus>& models) const {
              std::to_string(series.count) + "\n";
     }
   }
-  header(out, "modelhost_requests_in_flight", "gauge",
-         "Requests running in or queued for a model's plugin now.");
-  for (const auto& model : models) {
-    out += "modelhost_requests_in_flight{model=\"" + escape_label_value(model.name) + "\"} " +
-           std::to_string(model.in_flight) + "\n";
-  }
+  // One series per model; `value` gives the sample text, or nullopt to leave the model out.
+  auto per_model = [&](std::string_view name, std::string_view type, std::string_view help,
+                       auto value) {
+    header(out, name, type, help);
+    for (const auto& model : models) {
+      const std::optional<std::string> sample = value(model);
+      if (!sample) continue;
+      out.append(name).append("{model=\"").append(escape_label_value(model.name)).append("\"} ");
+      out.append(*sample).append("\n");
+    }
+  };
+  per_model(
+      "modelhost_requests_in_flight", "gauge",
+      "Requests running in or queued for a model's plugin now.",
+      [](const ModelStatus& model) { return std::optional(std::to_string(model.in_flight)); });
   header(out, "modelhost_model_state", "gauge",
          "1 for the state a model is in (syncing, loading, ready, draining, unloaded, failed).");
   for (const auto& model : models) {
@@ -104,31 +114,24 @@ std::string Metrics::render(const std::vector<ModelStatus>& models) const {
              std::string(to_string(state)) + "\"} " + (model.state == state ? "1" : "0") + "\n";
     }
   }
-  header(out, "modelhost_model_generation", "gauge",
-         "The generation of a model that serves (or is on its way).");
-  for (const auto& model : models) {
-    out += "modelhost_model_generation{model=\"" + escape_label_value(model.name) + "\"} " +
-           std::to_string(model.generation) + "\n";
-  }
-  header(out, "modelhost_model_load_duration_seconds", "gauge",
-         "How long the serving generation took from load to ready (plugin copy, dlopen, init).");
-  for (const auto& model : models) {
-    if (!model.load_ms) continue;
-    out += "modelhost_model_load_duration_seconds{model=\"" + escape_label_value(model.name) +
-           "\"} " + number(*model.load_ms / 1000.0) + "\n";
-  }
-  header(out, "modelhost_sync_bytes_total", "counter",
-         "Bytes fetched from storage into the cache, by model.");
-  for (const auto& model : models) {
-    out += "modelhost_sync_bytes_total{model=\"" + escape_label_value(model.name) + "\"} " +
-           std::to_string(model.sync_bytes_total) + "\n";
-  }
-  header(out, "modelhost_sync_duration_seconds_total", "counter",
-         "Time spent syncing a model's files, by model.");
-  for (const auto& model : models) {
-    out += "modelhost_sync_duration_seconds_total{model=\"" + escape_label_value(model.name) +
-           "\"} " + number(model.sync_seconds_total) + "\n";
-  }
+  per_model(
+      "modelhost_model_generation", "gauge",
+      "The generation of a model that serves (or is on its way).",
+      [](const ModelStatus& model) { return std::optional(std::to_string(model.generation)); });
+  per_model("modelhost_model_load_duration_seconds", "gauge",
+            "How long the serving generation took from load to ready (plugin copy, dlopen, init).",
+            [](const ModelStatus& model) -> std::optional<std::string> {
+              if (!model.load_ms) return std::nullopt;
+              return number(*model.load_ms / 1000.0);
+            });
+  per_model("modelhost_sync_bytes_total", "counter",
+            "Bytes fetched from storage into the cache, by model.", [](const ModelStatus& model) {
+              return std::optional(std::to_string(model.sync_bytes_total));
+            });
+  per_model("modelhost_sync_duration_seconds_total", "counter",
+            "Time spent syncing a model's files, by model.", [](const ModelStatus& model) {
+              return std::optional(number(model.sync_seconds_total));
+            });
   header(out, "modelhost_syncs_total", "counter", "Syncs run, by model and result.");
   for (const auto& model : models) {
     const std::string label = escape_label_value(model.name);
