@@ -32,6 +32,7 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos + rotate_half(x) * sin;
 }
 
+#if !MH_LLAMA_HAVE_SDPA
 // softmax(q·kᵀ·scale + mask)·v with the mask as booleans (true = may attend), computed as
 // transformers' eager path does: scores in the model's dtype, softmax in float32.
 at::Tensor attention_by_hand(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -41,6 +42,7 @@ at::Tensor attention_by_hand(const at::Tensor& q, const at::Tensor& k, const at:
   at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
   return at::matmul(probs, v);
 }
+#endif
 
 }  // namespace
 
@@ -102,11 +104,32 @@ at::Tensor LlamaModel::rms_norm(const at::Tensor& x, const at::Tensor& weight) c
 }
 
 at::Tensor LlamaModel::mlp(const LayerWeights& layer, const at::Tensor& x) const {
-  at::Tensor gate_up = at::linear(x, layer.gate_up);
   const int64_t inter = config_.intermediate_size;
-  at::Tensor gate = gate_up.narrow(-1, 0, inter);
-  at::Tensor up = gate_up.narrow(-1, inter, inter);
+  at::Tensor gate, up;
+  if (fused_) {
+    at::Tensor gate_up = at::linear(x, layer.gate_up);
+    gate = gate_up.narrow(-1, 0, inter);
+    up = gate_up.narrow(-1, inter, inter);
+  } else {
+    gate = at::linear(x, layer.gate_up.narrow(0, 0, inter));
+    up = at::linear(x, layer.gate_up.narrow(0, inter, inter));
+  }
   return at::linear(at::silu(gate) * up, layer.down);
+}
+
+std::array<at::Tensor, 3> LlamaModel::project_qkv(const LayerWeights& layer,
+                                                  const at::Tensor& h) const {
+  const int64_t q_out = config_.num_heads * config_.head_dim;
+  const int64_t kv_out = config_.num_kv_heads * config_.head_dim;
+  if (fused_) {
+    at::Tensor qkv = at::linear(h, layer.qkv);
+    return {qkv.narrow(-1, 0, q_out), qkv.narrow(-1, q_out, kv_out),
+            qkv.narrow(-1, q_out + kv_out, kv_out)};
+  }
+  // Row slices of the fused weight are contiguous matrices: the same GEMMs as unfused weights.
+  return {at::linear(h, layer.qkv.narrow(0, 0, q_out)),
+          at::linear(h, layer.qkv.narrow(0, q_out, kv_out)),
+          at::linear(h, layer.qkv.narrow(0, q_out + kv_out, kv_out))};
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
@@ -139,10 +162,10 @@ at::Tensor LlamaModel::extend(KvCache& cache, int64_t slot, const std::vector<in
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     const LayerWeights& layer = weights_.layers[static_cast<size_t>(l)];
     at::Tensor h = rms_norm(x, layer.input_norm);
-    at::Tensor qkv = at::linear(h, layer.qkv);  // [T, (nh + 2 nkv) hd]
-    at::Tensor q = qkv.narrow(1, 0, nh * hd).view({t, nh, hd}).transpose(0, 1);
-    at::Tensor k = qkv.narrow(1, nh * hd, nkv * hd).view({t, nkv, hd}).transpose(0, 1);
-    at::Tensor v = qkv.narrow(1, (nh + nkv) * hd, nkv * hd).view({t, nkv, hd}).transpose(0, 1);
+    auto [q, k, v] = project_qkv(layer, h);
+    q = q.view({t, nh, hd}).transpose(0, 1);  // [nh, T, hd]
+    k = k.view({t, nkv, hd}).transpose(0, 1);
+    v = v.view({t, nkv, hd}).transpose(0, 1);
     q = apply_rope(q, cos, sin);  // [nh, T, hd]
     k = apply_rope(k, cos, sin);  // [nkv, T, hd]
     cache.keys(l).select(0, slot).narrow(1, start, t).copy_(k);
@@ -203,16 +226,28 @@ at::Tensor LlamaModel::decode(KvCache& cache, const at::Tensor& tokens, const at
   at::Tensor allowed =
       (at::arange(attend, long_options).unsqueeze(0) <= positions.unsqueeze(1))  // [n, attend]
           .view({n, 1, 1, attend});
+#if MH_LLAMA_HAVE_SDPA
+  // The same additive mask serves every layer: 0 where a key is visible, -inf elsewhere.
+  const at::Tensor bias =
+      at::zeros({n, 1, 1, attend}, x.options())
+          .masked_fill(allowed.logical_not(), -std::numeric_limits<double>::infinity());
+#endif
 
   for (int64_t l = 0; l < config_.num_layers; ++l) {
     const LayerWeights& layer = weights_.layers[static_cast<size_t>(l)];
     at::Tensor h = rms_norm(x, layer.input_norm);
-    at::Tensor qkv = at::linear(h, layer.qkv);  // [n, (nh + 2 nkv) hd]
-    at::Tensor q = qkv.narrow(1, 0, nh * hd).view({n, nh, hd});
-    at::Tensor k = qkv.narrow(1, nh * hd, nkv * hd).view({n, nkv, hd});
-    at::Tensor v = qkv.narrow(1, (nh + nkv) * hd, nkv * hd).view({n, nkv, hd});
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
+    auto [q, k, v] = project_qkv(layer, h);
+    v = v.view({n, nkv, hd});
+    if (fused_) {
+      // q and k sit side by side in the fused output: one rotation for both.
+      at::Tensor qk = q.as_strided({n, nh + nkv, hd}, {q.stride(0), hd, 1});
+      qk = apply_rope(qk, cos, sin);
+      q = qk.narrow(1, 0, nh);
+      k = qk.narrow(1, nh, nkv);
+    } else {
+      q = apply_rope(q.view({n, nh, hd}), cos, sin);
+      k = apply_rope(k.view({n, nkv, hd}), cos, sin);
+    }
     at::Tensor& key_cache = cache.keys(l);
     at::Tensor& value_cache = cache.values(l);
     key_cache.view({-1, hd}).index_copy_(0, rows, k.reshape({n * nkv, hd}));
@@ -222,7 +257,7 @@ at::Tensor LlamaModel::decode(KvCache& cache, const at::Tensor& tokens, const at
     // The group's query heads act as query rows of their key/value head.
     at::Tensor qg = q.view({n, nkv, group, hd});
 #if MH_LLAMA_HAVE_SDPA
-    at::Tensor out = at::scaled_dot_product_attention(qg, keys, values, allowed, 0.0, false);
+    at::Tensor out = at::scaled_dot_product_attention(qg, keys, values, bias, 0.0, false);
 #else
     at::Tensor out = attention_by_hand(qg, keys, values, allowed, scale);
 #endif

@@ -11,6 +11,7 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -48,9 +49,16 @@ class LlamaModel {
   // Drops every tensor (cleanup); the model is unusable afterwards.
   void release();
 
+  // Fused (default): q|k|v and gate|up are one matrix multiply each. Unfused: one per
+  // projection, exactly the multiplies transformers makes (same shapes, same cuBLAS kernels).
+  void set_fused_projections(bool fused) { fused_ = fused; }
+  bool fused_projections() const { return fused_; }
+
  private:
   at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight) const;
   at::Tensor mlp(const LayerWeights& layer, const at::Tensor& x) const;
+  // [rows, hidden] → q [rows, nh*hd], k and v [rows, nkv*hd]
+  std::array<at::Tensor, 3> project_qkv(const LayerWeights& layer, const at::Tensor& h) const;
   at::Tensor logits(const at::Tensor& hidden) const;
 
   ModelConfig config_;
@@ -59,6 +67,7 @@ class LlamaModel {
   int64_t max_len_;
   at::Device device_;
   at::ScalarType dtype_;
+  bool fused_ = true;
 };
 
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when available). Throws mh::Error naming "device".

@@ -107,7 +107,8 @@ LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& confi
     : name_(std::move(model_name)), log_(std::move(log)), device_(at::kCPU) {
   if (!fs::is_directory(model_dir))
     throw mh::Error(MH_NOT_FOUND, "model directory " + model_dir.string() + " does not exist");
-  const ModelConfig model_config = load_model_config(model_dir);
+  ModelConfig model_config = load_model_config(model_dir);
+  model_config.rope_frequency_dtype = config.rope_frequency_dtype;
   const GenerationDefaults generation = load_generation_config(model_dir);
   if (!fs::exists(model_dir / "tokenizer.json"))
     throw mh::Error(MH_NOT_FOUND, "tokenizer.json is missing in " + model_dir.string());
@@ -133,6 +134,7 @@ LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& confi
   const auto started = std::chrono::steady_clock::now();
   LlamaWeights weights = load_weights(model_dir, model_config, device_, dtype);
   model_ = std::make_unique<LlamaModel>(model_config, std::move(weights), max_len, device_, dtype);
+  model_->set_fused_projections(config.fused_projections);
 
   // EOS: generation_config.json's list, config.json's, the tokenizer's, and <|eot_id|> (the
   // end of a chat turn) — any of them ends a generation.

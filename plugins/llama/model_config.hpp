@@ -38,6 +38,12 @@ struct ModelConfig {
   std::string torch_dtype;
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
+
+  // Not from config.json: the precision the RoPE inverse frequencies are kept in. "float32"
+  // is what transformers' from_pretrained and Meta's reference use. "bfloat16" reproduces a
+  // model whose buffers were cast with .to(torch.bfloat16) (inv_freq included), as the model
+  // behind tests/fixtures/tiny-llama3/expected.json was.
+  std::string rope_frequency_dtype = "float32";
 };
 
 // Defaults for generation from generation_config.json (all optional).

@@ -8,13 +8,12 @@ namespace {
 
 at::Tensor llama3_inverse_frequencies(const ModelConfig& config, at::Tensor inv_freq);
 
-// transformers keeps inv_freq in a buffer that from_pretrained casts with the weights: a
-// checkpoint saved in bfloat16 (or float16) runs with frequencies rounded to that dtype, even
-// when the model is upcast to float32 afterwards. The reference outputs carry that rounding,
-// so the plugin rounds the same way.
-at::Tensor as_transformers_stores_it(const ModelConfig& config, at::Tensor inv_freq) {
-  if (config.torch_dtype == "bfloat16") return inv_freq.to(at::kBFloat16).to(at::kFloat);
-  if (config.torch_dtype == "float16") return inv_freq.to(at::kHalf).to(at::kFloat);
+// transformers keeps inv_freq in a float32 buffer, which module.to(dtype) casts like any
+// other: a model cast to bfloat16 and back runs with rounded frequencies (see
+// ModelConfig::rope_frequency_dtype).
+at::Tensor stored_as(const ModelConfig& config, at::Tensor inv_freq) {
+  if (config.rope_frequency_dtype == "bfloat16") return inv_freq.to(at::kBFloat16).to(at::kFloat);
+  if (config.rope_frequency_dtype == "float16") return inv_freq.to(at::kHalf).to(at::kFloat);
   return inv_freq;
 }
 
@@ -28,7 +27,7 @@ at::Tensor rope_inverse_frequencies(const ModelConfig& config) {
   const RopeScaling& s = config.rope_scaling;
   if (s.type == "linear") inv_freq = inv_freq / s.factor;
   if (s.type == "llama3") inv_freq = llama3_inverse_frequencies(config, inv_freq);
-  return as_transformers_stores_it(config, inv_freq);
+  return stored_as(config, inv_freq);
 }
 
 namespace {
@@ -57,13 +56,15 @@ at::Tensor llama3_inverse_frequencies(const ModelConfig& config, at::Tensor inv_
 
 RopeTables make_rope_tables(const ModelConfig& config, int64_t max_len, at::Device device,
                             at::ScalarType dtype) {
-  at::Tensor inv_freq = rope_inverse_frequencies(config);
-  at::Tensor positions = at::arange(max_len, at::kLong).to(at::kFloat);
+  // On the model's device, as transformers computes them in each forward: the same cos/sin
+  // kernels give the same roundings.
+  at::Tensor inv_freq = rope_inverse_frequencies(config).to(device);
+  at::Tensor positions =
+      at::arange(max_len, at::TensorOptions().dtype(at::kLong).device(device)).to(at::kFloat);
   // freqs[p, i] = p * inv_freq[i] (one float32 product, as transformers' matmul with K = 1)
   at::Tensor freqs = positions.unsqueeze(1) * inv_freq.unsqueeze(0);
   at::Tensor emb = at::cat({freqs, freqs}, -1);
-  const auto options = at::TensorOptions().device(device).dtype(dtype);
-  return {emb.cos().to(options), emb.sin().to(options)};
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
 }  // namespace mh::llama

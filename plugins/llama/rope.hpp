@@ -9,8 +9,8 @@
 
 namespace mh::llama {
 
-// The inverse frequencies [head_dim / 2], float32 on the CPU, with the config's scaling, and
-// rounded through the checkpoint's dtype as transformers' from_pretrained leaves them.
+// The inverse frequencies [head_dim / 2], float32 on the CPU, with the config's scaling (and
+// rounded when config.rope_frequency_dtype asks for it).
 at::Tensor rope_inverse_frequencies(const ModelConfig& config);
 
 struct RopeTables {

@@ -24,6 +24,14 @@ ServiceConfig parse_service_config(std::string_view json_text, const LogFunction
   positive("max_new_tokens", out.max_new_tokens);
   positive("prefill_chunk", out.prefill_chunk);
   out.cuda_graphs = json::get_bool(config, "cuda_graphs", where).value_or(out.cuda_graphs);
+  out.fused_projections =
+      json::get_bool(config, "fused_projections", where).value_or(out.fused_projections);
+  out.rope_frequency_dtype =
+      json::get_string(config, "rope_frequency_dtype", where).value_or(out.rope_frequency_dtype);
+  if (out.rope_frequency_dtype != "float32" && out.rope_frequency_dtype != "bfloat16" &&
+      out.rope_frequency_dtype != "float16")
+    throw mh::Error(MH_INVALID_ARGUMENT,
+                    where + ": \"rope_frequency_dtype\" must be float32, bfloat16 or float16");
   out.model_dir = json::get_string(config, "model_dir", where).value_or("");
   for (const auto& item : config) {
     const std::string_view key = item.key();

@@ -1,7 +1,8 @@
 // The manifest's "config" object for a Llama model, as a plain struct:
 //
 //   {"device": "auto", "dtype": "bfloat16", "max_batch": 32, "max_seq_len": 4096,
-//    "max_new_tokens": 256, "cuda_graphs": true, "model_dir": "path"}
+//    "max_new_tokens": 256, "cuda_graphs": true, "fused_projections": true,
+//    "model_dir": "path"}
 #pragma once
 
 #include "generation/generation_types.hpp"
@@ -20,6 +21,8 @@ struct ServiceConfig {
   int64_t max_new_tokens = 256;  // when a request gives none
   int64_t prefill_chunk = 512;
   bool cuda_graphs = true;
+  bool fused_projections = true;                 // false: transformers' exact matrix multiplies
+  std::string rope_frequency_dtype = "float32";  // see ModelConfig
   std::string model_dir;  // where the Hugging Face files are; default: the synced files
 };
 

@@ -25,10 +25,14 @@ inline std::filesystem::path tiny_fixture_dir() {
   return MH_TINY_LLAMA3_DIR;
 }
 
-// The tiny fixture model in float32 on the CPU, loaded once per test process.
+// The tiny fixture model in float32 on the CPU, set up as the reference was, loaded once per
+// test process.
 inline LlamaModel& tiny_model() {
   static std::unique_ptr<LlamaModel> model = [] {
-    const ModelConfig config = load_model_config(tiny_fixture_dir());
+    ModelConfig config = load_model_config(tiny_fixture_dir());
+    // The reference model had been cast to bfloat16 and back before it ran (its RoPE buffer
+    // with it); transformers' from_pretrained keeps float32 frequencies (the default).
+    config.rope_frequency_dtype = "bfloat16";
     LlamaWeights weights = load_weights(tiny_fixture_dir(), config, at::kCPU, at::kFloat);
     return std::make_unique<LlamaModel>(config, std::move(weights), 1024, at::kCPU, at::kFloat);
   }();

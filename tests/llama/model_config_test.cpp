@@ -66,11 +66,11 @@ TEST_CASE("config.llama3_inverse_frequencies") {
   // The three bands of _compute_llama3_parameters: high frequencies kept, low ones divided
   // by the factor, the middle interpolated.
   ModelConfig c = parse_model_config(kClassic, "config.json");
-  // A bfloat16 checkpoint's frequencies are rounded to bfloat16, as transformers leaves them.
+  at::Tensor f = rope_inverse_frequencies(c);
+  // Frequencies kept as a model cast to bfloat16 keeps them.
+  c.rope_frequency_dtype = "bfloat16";
   at::Tensor rounded = rope_inverse_frequencies(c);
   CHECK(at::equal(rounded, rounded.to(at::kBFloat16).to(at::kFloat)));
-  c.torch_dtype = "float32";
-  at::Tensor f = rope_inverse_frequencies(c);
   CHECK_FALSE(at::equal(f, rounded));
   CHECK(at::allclose(f, rounded, 1e-2, 0));
   REQUIRE(f.numel() == 32);

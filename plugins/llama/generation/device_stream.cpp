@@ -1,16 +1,32 @@
 #include "generation/device_stream.hpp"
 
+#include <mutex>
+
 #ifdef MH_LLAMA_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime_api.h>
+#ifdef MH_LLAMA_CLEAR_WORKSPACES_HEADER
+#include MH_LLAMA_CLEAR_WORKSPACES_HEADER
+#endif
 #endif
 
 namespace mh::llama {
 
 #ifdef MH_LLAMA_WITH_CUDA
+namespace {
+
+// Streams of this plugin alive in the process. cuBLAS workspaces that libtorch cached for a
+// stream outlive it; without a per-stream clear, all of them go once the last stream does
+// (never while another instance may have graphs that captured a workspace's address).
+std::mutex live_streams_mutex;
+int live_streams = 0;
+
+}  // namespace
+
 struct DeviceStream::State {
   cudaStream_t raw = nullptr;
   c10::DeviceIndex device = 0;
@@ -26,6 +42,8 @@ DeviceStream::DeviceStream(at::Device device) {
     state_->device = device.index() < 0 ? 0 : device.index();
     c10::cuda::CUDAGuard guard(state_->device);
     C10_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->raw, cudaStreamNonBlocking));
+    std::lock_guard lock(live_streams_mutex);
+    ++live_streams;
   }
 #else
   (void)device;
@@ -53,9 +71,15 @@ void DeviceStream::release() {
 #ifdef MH_LLAMA_WITH_CUDA
   if (!state_) return;
   cudaStreamSynchronize(state_->raw);
-#ifdef MH_LLAMA_HAVE_CLEAR_WORKSPACES_FOR_STREAM
-  at::cuda::clearCublasWorkspacesForStream(state_->raw);
+  {
+    std::lock_guard lock(live_streams_mutex);
+    --live_streams;
+#if defined(MH_LLAMA_CLEAR_WORKSPACES_FOR_STREAM)
+    at::cuda::clearCublasWorkspacesForStream(state_->raw);
+#elif defined(MH_LLAMA_CLEAR_WORKSPACES_HEADER)
+    if (live_streams == 0) at::cuda::clearCublasWorkspaces();
 #endif
+  }
   cudaStreamDestroy(state_->raw);
   state_.reset();
 #endif

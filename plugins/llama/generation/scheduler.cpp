@@ -99,6 +99,12 @@ void Scheduler::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The thread released the device state on its way out (run()); this covers a scheduler
+  // whose thread never started.
+  release_device_state();
+}
+
+void Scheduler::release_device_state() {
   runner_.reset();
   if (stream_) stream_->release();
   stream_.reset();
@@ -159,7 +165,10 @@ void Scheduler::run() {
   for (auto& seq : active_)
     if (seq) requests_cancelled_++;
   fail_all_active(MH_CANCELLED, "the model is shutting down");
+  // GPU teardown happens here, on the thread that used the stream: libtorch keeps some
+  // per-stream caches (cuBLAS workspaces) per thread in some versions.
   stream_->synchronize();
+  release_device_state();
 }
 
 void Scheduler::sweep_cancelled() {

@@ -74,6 +74,8 @@ class Scheduler {
   void sweep_cancelled();
   void fail_all_active(mh_status status, const std::string& message);
   void log(mh_log_level level, const std::string& message) const;
+  // Graphs, stream (with its cuBLAS workspaces) and KV cache; idempotent.
+  void release_device_state();
 
   LlamaModel& model_;
   SchedulerOptions options_;
