@@ -471,6 +471,10 @@ void ModelRegistry::on_unloaded(const std::string& name,
 
 void ModelRegistry::start_refresh_locked(Entry& entry, After& after) {
   entry.refreshing = true;
+  // Shown as running before the admin API answers 202, so a client polling status right away
+  // never mistakes an earlier sync's outcome for this one's.
+  entry.sync_state = "running";
+  entry.sync_error.reset();
   entry.refresh_stop = std::stop_source();
   after.push_back([self = shared_from_this(), name = entry.name, source = entry.latest_source] {
     asio::post(self->services_.lifecycle,
