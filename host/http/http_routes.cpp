@@ -24,6 +24,7 @@ constexpr InferenceRouteRow kInferenceRoutes[] = {
     {"POST", "/v1/models/{name}/predict", {"predict", false, false}},
     {"POST", "/v1/models/{name}/tokenize", {"tokenize", false, false}},
     {"POST", "/v1/models/{name}/detokenize", {"detokenize", false, false}},
+    {"POST", "/v1/models/{name}/stats", {"stats", false, false}},
     {"POST", "/v1/chat/completions", {"chat.completions", true, true}},
     {"POST", "/v1/completions", {"completions", true, true}},
 };

@@ -108,6 +108,7 @@ TEST_CASE("e2e.openai_chat_completions") {
 TEST_CASE("e2e.client_disconnect_stops_generation") {
   Served& s = served();
   const size_t before = s.hostd.count_in_log("stopped: cancelled");
+  const bj::object stats_before = post_json("/v1/models/tiny/stats", "{}");
   {
     e2e::HttpClient client(s.hostd.http());
     e2e::HttpResponse head = client.start_stream(
@@ -130,6 +131,16 @@ TEST_CASE("e2e.client_disconnect_stops_generation") {
   }
   CHECK(generated > 0);
   CHECK(generated < 4000);
+
+  // The plugin's own counters, over HTTP: one more cancelled request, and far fewer than
+  // 4,000 tokens generated since.
+  const bj::object stats_after = post_json("/v1/models/tiny/stats", "{}");
+  CHECK(stats_after.at("requests_cancelled").to_number<int64_t>() ==
+        stats_before.at("requests_cancelled").to_number<int64_t>() + 1);
+  const int64_t tokens_since = stats_after.at("tokens_generated").to_number<int64_t>() -
+                               stats_before.at("tokens_generated").to_number<int64_t>();
+  CHECK(tokens_since > 0);
+  CHECK(tokens_since < 4000);
 }
 
 }  // namespace
