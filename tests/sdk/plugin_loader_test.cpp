@@ -44,6 +44,26 @@ std::string load_error(const fs::path& path) {
   return "";
 }
 
+// Initialises an instance of `plugin` with `config`; requires that init succeeded once.
+void init_ok(const mh_plugin& plugin, RecordingHost& host, InitOutcome& init,
+             const std::string& config) {
+  mh_model_meta meta = make_meta(config);
+  plugin.init(&host.host, &meta, &InitOutcome::done, &init);
+  REQUIRE(init.wait());
+  REQUIRE_MESSAGE(init.status == MH_OK, init.message);
+  REQUIRE(init.instance != nullptr);
+}
+
+// Cleans `instance` up; requires that done fired, and exactly once.
+void cleanup_ok(const mh_plugin& plugin, mh_instance* instance) {
+  CleanupOutcome cleanup;
+  plugin.cleanup(instance, &CleanupOutcome::done, &cleanup);
+  REQUIRE(cleanup.wait());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::lock_guard lock(cleanup.mutex);
+  CHECK(cleanup.calls == 1);
+}
+
 // Runs init, a plain and a streamed predict, and cleanup on `path`; checks callback counts.
 void exercise_plugin(const fs::path& path, const std::string& expected_name) {
   auto library = PluginLibrary::load(path);
@@ -52,11 +72,7 @@ void exercise_plugin(const fs::path& path, const std::string& expected_name) {
 
   RecordingHost host;
   InitOutcome init;
-  mh_model_meta meta = make_meta(R"({"stream_chunks": 4})");
-  plugin.init(&host.host, &meta, &InitOutcome::done, &init);
-  REQUIRE(init.wait());
-  REQUIRE_MESSAGE(init.status == MH_OK, init.message);
-  REQUIRE(init.instance != nullptr);
+  init_ok(plugin, host, init, R"({"stream_chunks": 4})");
 
   RecordedCall plain(R"({"hello": "world"})", false);
   plugin.predict(init.instance, &plain.request, &plain.response);
@@ -73,11 +89,7 @@ void exercise_plugin(const fs::path& path, const std::string& expected_name) {
   CHECK(streamed.chunks.size() >= 1);
   CHECK(streamed.finish_calls_after_settling() == 1);
 
-  CleanupOutcome cleanup;
-  plugin.cleanup(init.instance, &CleanupOutcome::done, &cleanup);
-  REQUIRE(cleanup.wait());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  CHECK(cleanup.calls == 1);
+  cleanup_ok(plugin, init.instance);
   CHECK(init.calls == 1);
 }
 
@@ -91,10 +103,7 @@ TEST_CASE("echo: streamed reply arrives in the configured number of chunks, then
   auto library = PluginLibrary::load(MH_ECHO_PLUGIN);
   RecordingHost host;
   InitOutcome init;
-  mh_model_meta meta = make_meta(R"({"stream_chunks": 5, "delay_ms": 0})");
-  library->table().init(&host.host, &meta, &InitOutcome::done, &init);
-  REQUIRE(init.wait());
-  REQUIRE(init.status == MH_OK);
+  init_ok(library->table(), host, init, R"({"stream_chunks": 5, "delay_ms": 0})");
 
   RecordedCall streamed(R"({"delay_ms": 25})", true);
   library->table().predict(init.instance, &streamed.request, &streamed.response);
@@ -104,19 +113,14 @@ TEST_CASE("echo: streamed reply arrives in the configured number of chunks, then
   CHECK(streamed.chunks.back() == R"({"chunk":5,"of":5})");
   CHECK(streamed.finish_calls_after_settling() == 1);
 
-  CleanupOutcome cleanup;
-  library->table().cleanup(init.instance, &CleanupOutcome::done, &cleanup);
-  REQUIRE(cleanup.wait());
+  cleanup_ok(library->table(), init.instance);
 }
 
 TEST_CASE("echo: a cancelled request stops early and finishes once with MH_CANCELLED") {
   auto library = PluginLibrary::load(MH_ECHO_PLUGIN);
   RecordingHost host;
   InitOutcome init;
-  mh_model_meta meta = make_meta("{}");
-  library->table().init(&host.host, &meta, &InitOutcome::done, &init);
-  REQUIRE(init.wait());
-  REQUIRE(init.status == MH_OK);
+  init_ok(library->table(), host, init, "{}");
 
   RecordedCall slow(R"({"delay_ms": 5000})", false);
   const auto started = std::chrono::steady_clock::now();
@@ -128,9 +132,7 @@ TEST_CASE("echo: a cancelled request stops early and finishes once with MH_CANCE
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4));
   CHECK(slow.finish_calls_after_settling() == 1);
 
-  CleanupOutcome cleanup;
-  library->table().cleanup(init.instance, &CleanupOutcome::done, &cleanup);
-  REQUIRE(cleanup.wait());
+  cleanup_ok(library->table(), init.instance);
   std::lock_guard lock(host.mutex);
   bool logged = false;
   for (const auto& line : host.log_lines) logged |= line.find("cancelled") != std::string::npos;
@@ -191,10 +193,7 @@ TEST_CASE("out-of-tree: a plugin built against the installed SDK loads and answe
   auto library = PluginLibrary::load(path);
   RecordingHost host;
   InitOutcome init;
-  mh_model_meta meta = make_meta("{}");
-  library->table().init(&host.host, &meta, &InitOutcome::done, &init);
-  REQUIRE(init.wait());
-  REQUIRE(init.status == MH_OK);
+  init_ok(library->table(), host, init, "{}");
   RecordedCall bad(R"({"fail": "invalid"})", false);
   library->table().predict(init.instance, &bad.request, &bad.response);
   REQUIRE(bad.wait());
@@ -205,7 +204,5 @@ TEST_CASE("out-of-tree: a plugin built against the installed SDK loads and answe
   REQUIRE(crash.wait());
   CHECK(crash.status == MH_INTERNAL);
   CHECK(crash.final_body == "std::runtime_error from the model");
-  CleanupOutcome cleanup;
-  library->table().cleanup(init.instance, &CleanupOutcome::done, &cleanup);
-  REQUIRE(cleanup.wait());
+  cleanup_ok(library->table(), init.instance);
 }
