@@ -1,6 +1,6 @@
 #include "model/models_directory.hpp"
 
-#include "sync/hashing.hpp"
+#include "files/hashing.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -28,7 +28,7 @@ std::string read_text(const fs::path& path) {
 std::string sha256_of_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot read it");
-  sync::Hasher hash(sync::HashAlgorithm::sha256);
+  files::Hasher hash(files::HashAlgorithm::sha256);
   std::vector<char> buffer(1 << 16);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
@@ -90,7 +90,7 @@ ModelSource scan_model(const ScanSettings& settings, const std::string& name) {
                                "starting with a letter or digit)");
     }
     manifest_text = read_text(manifest_path);
-    model.content_hash = sync::sha256_hex(manifest_text);
+    model.content_hash = files::sha256_hex(manifest_text);
     ParsedManifest parsed = parse_manifest(manifest_text, manifest_path.string());
     model.manifest = std::move(parsed.manifest);
     model.warnings = std::move(parsed.warnings);
@@ -108,11 +108,11 @@ ModelSource scan_model(const ScanSettings& settings, const std::string& name) {
       model.files_target = model.files_target.lexically_normal();
     }
     model.plugin_path = resolve_plugin(model, settings);
-    model.content_hash = sync::sha256_hex("manifest " + sync::sha256_hex(manifest_text) +
-                                          " plugin " + sha256_of_file(model.plugin_path));
+    model.content_hash = files::sha256_hex("manifest " + files::sha256_hex(manifest_text) +
+                                           " plugin " + sha256_of_file(model.plugin_path));
   } catch (const std::exception& error) {
     model.error = error.what();
-    if (model.content_hash.empty()) model.content_hash = sync::sha256_hex(model.error);
+    if (model.content_hash.empty()) model.content_hash = files::sha256_hex(model.error);
   }
   return model;
 }

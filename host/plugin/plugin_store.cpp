@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "sync/hashing.hpp"
-#include "sync/unique_fd.hpp"
+#include "files/hashing.hpp"
+#include "files/unique_fd.hpp"
 
 namespace mh::host {
 
@@ -35,12 +35,12 @@ PluginStore::PluginStore(fs::path dir) : dir_(std::move(dir)) {
 
 StoredPlugin PluginStore::store(const fs::path& source) const {
   static std::atomic<unsigned> counter{0};
-  sync::UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  files::UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0)
     throw std::runtime_error(source.string() + ": cannot read the plugin: " + errno_text());
   const fs::path temporary =
       dir_ / (".incoming-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".so");
-  sync::UniqueFd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
+  files::UniqueFd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
   if (out.get() < 0) {
     throw std::runtime_error(temporary.string() + ": cannot write a plugin copy: " + errno_text());
   }
@@ -48,7 +48,7 @@ StoredPlugin PluginStore::store(const fs::path& source) const {
     ::unlink(temporary.c_str());
     throw std::runtime_error(what);
   };
-  sync::Hasher hash(sync::HashAlgorithm::sha256);
+  files::Hasher hash(files::HashAlgorithm::sha256);
   std::vector<char> buffer(1 << 16);
   for (;;) {
     ssize_t got = ::read(in.get(), buffer.data(), buffer.size());

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "sync/safe_path.hpp"
+#include "files/safe_path.hpp"
 #include "sync/sync_error.hpp"
 
 namespace mh::sync {
@@ -34,8 +34,8 @@ std::string errno_text() {
 
 }  // namespace
 
-PartialFile::PartialFile(UniqueFd dir, UniqueFd fd, std::string file_name, std::string partial,
-                         PartialFileOptions options)
+PartialFile::PartialFile(files::UniqueFd dir, files::UniqueFd fd, std::string file_name,
+                         std::string partial, PartialFileOptions options)
     : dir_(std::move(dir)),
       fd_(std::move(fd)),
       file_name_(std::move(file_name)),
@@ -43,14 +43,15 @@ PartialFile::PartialFile(UniqueFd dir, UniqueFd fd, std::string file_name, std::
       options_(std::move(options)),
       throttle_start_(std::chrono::steady_clock::now()) {}
 
-PartialFile PartialFile::create(UniqueFd dir, std::string file_name, PartialFileOptions options) {
+PartialFile PartialFile::create(files::UniqueFd dir, std::string file_name,
+                                PartialFileOptions options) {
   for (int tries = 0;; ++tries) {
-    std::string partial = mh::sync::partial_name(file_name, random_tag());
+    std::string partial = mh::files::partial_name(file_name, random_tag());
     int fd = ::openat(dir.get(), partial.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd >= 0) {
-      return PartialFile(std::move(dir), UniqueFd(fd), std::move(file_name), std::move(partial),
-                         std::move(options));
+      return PartialFile(std::move(dir), files::UniqueFd(fd), std::move(file_name),
+                         std::move(partial), std::move(options));
     }
     if (errno != EEXIST || tries > 10) {
       throw permanent_error("cannot create " + partial + ": " + errno_text());
@@ -58,9 +59,9 @@ PartialFile PartialFile::create(UniqueFd dir, std::string file_name, PartialFile
   }
 }
 
-PartialFile PartialFile::resume(UniqueFd dir, std::string file_name, std::string partial,
+PartialFile PartialFile::resume(files::UniqueFd dir, std::string file_name, std::string partial,
                                 PartialFileOptions options) {
-  UniqueFd fd(::openat(dir.get(), partial.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  files::UniqueFd fd(::openat(dir.get(), partial.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) throw permanent_error("cannot reopen " + partial + ": " + errno_text());
   PartialFile file(std::move(dir), std::move(fd), std::move(file_name), std::move(partial),
                    std::move(options));

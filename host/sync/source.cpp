@@ -1,8 +1,8 @@
 #include "sync/source.hpp"
 
-#include "sync/source_https.hpp"
-#include "sync/source_local.hpp"
-#include "sync/source_s3.hpp"
+#include "sync/sources/source_https.hpp"
+#include "sync/sources/source_local.hpp"
+#include "sync/sources/source_s3.hpp"
 
 namespace mh::sync {
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "sync/safe_path.hpp"
+#include "files/safe_path.hpp"
 
 namespace mh::sync {
 
@@ -159,7 +159,7 @@ SourceUri parse_source_uri(std::string_view value, std::string_view storage_root
     }
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (std::string why = validate_key(files[i]); !why.empty()) {
+    if (std::string why = files::validate_key(files[i]); !why.empty()) {
       throw std::invalid_argument("files[" + std::to_string(i) + "]: " + why);
     }
   }

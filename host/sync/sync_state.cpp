@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sync/hashing.hpp"
-#include "sync/safe_path.hpp"
+#include "files/hashing.hpp"
+#include "files/safe_path.hpp"
+#include "files/unique_fd.hpp"
 #include "sync/sync_error.hpp"
-#include "sync/unique_fd.hpp"
 
 namespace mh::sync {
 
@@ -22,7 +22,7 @@ namespace {
 constexpr std::int64_t kFormatVersion = 1;
 
 std::optional<std::string> read_file_at(int dir_fd, const std::string& name) {
-  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  files::UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return std::nullopt;
     throw std::runtime_error(std::strerror(errno));
@@ -54,7 +54,7 @@ std::string string_field(const json::object& object, std::string_view name) {
 }  // namespace
 
 std::string content_fingerprint(const std::map<std::string, FileRecord>& files) {
-  Hasher hasher(HashAlgorithm::sha256);
+  files::Hasher hasher(files::HashAlgorithm::sha256);
   for (const auto& [key, record] : files) {
     const std::string line = key + '\0' + std::to_string(record.size) + '\0' + record.sha256 + '\n';
     hasher.update(line.data(), line.size());
@@ -120,7 +120,7 @@ SyncState state_from_json(std::string_view text) {
 }
 
 SyncState load_state(int dir_fd) {
-  const std::string name(kStateFileName);
+  const std::string name(files::kStateFileName);
   try {
     auto text = read_file_at(dir_fd, name);
     if (!text) return {};
@@ -133,10 +133,10 @@ SyncState load_state(int dir_fd) {
 }
 
 void save_state(int dir_fd, const SyncState& state) {
-  const std::string name(kStateFileName);
+  const std::string name(files::kStateFileName);
   const std::string temp = name + ".tmp-" + std::to_string(::getpid());
   const std::string text = state_to_json(state);
-  UniqueFd fd(
+  files::UniqueFd fd(
       ::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd) throw permanent_error("cannot write " + temp + ": " + std::strerror(errno));
   std::size_t done = 0;
@@ -159,9 +159,9 @@ void save_state(int dir_fd, const SyncState& state) {
 }
 
 std::optional<SyncState> read_sync_state(const std::filesystem::path& target) {
-  UniqueFd dir(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  files::UniqueFd dir(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir) return std::nullopt;
-  auto text = read_file_at(dir.get(), std::string(kStateFileName));
+  auto text = read_file_at(dir.get(), std::string(files::kStateFileName));
   if (!text) return std::nullopt;
   return state_from_json(*text);
 }

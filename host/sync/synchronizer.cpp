@@ -18,10 +18,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "sync/file_lock.hpp"
-#include "sync/hashing.hpp"
+#include "files/file_lock.hpp"
+#include "files/hashing.hpp"
+#include "files/safe_path.hpp"
 #include "sync/partial_file.hpp"
-#include "sync/safe_path.hpp"
 #include "sync/sync_error.hpp"
 #include "sync/sync_state.hpp"
 
@@ -44,12 +44,13 @@ std::string mb(std::uint64_t bytes) {
   return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
 }
 
-// "." + name + ".partial-" + 12 hex digits -> the prefix partial_name(name, "") gives; else "".
+// "." + name + ".partial-" + 12 hex digits -> the prefix files::partial_name(name, "") gives; else
+// "".
 std::string partial_prefix_of(std::string_view entry) {
   constexpr std::size_t tag = 12;
-  if (entry.size() <= tag + kPartialMarker.size() + 1 || entry.front() != '.') return {};
+  if (entry.size() <= tag + files::kPartialMarker.size() + 1 || entry.front() != '.') return {};
   const std::string_view prefix = entry.substr(0, entry.size() - tag);
-  if (!prefix.ends_with(kPartialMarker)) return {};
+  if (!prefix.ends_with(files::kPartialMarker)) return {};
   for (const char c : entry.substr(entry.size() - tag)) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
   }
@@ -89,7 +90,7 @@ class Run {
   std::stop_source stop_;  // ours: requested by the caller's token or by a failed transfer
   std::stop_callback<std::function<void()>> forward_stop_;
 
-  std::optional<TargetDir> target_;
+  std::optional<files::TargetDir> target_;
   SyncState state_;
   std::mutex state_mutex_;  // guards state_ while transfers run
   Clock::time_point last_save_{};
@@ -106,14 +107,14 @@ SyncResult Run::execute() {
   const auto started = Clock::now();
   const std::string source_text = job_.source.to_string();
   SyncResult result;
-  std::optional<DirLock> lock;
+  std::optional<files::DirLock> lock;
   std::string previous_fingerprint;
   spdlog::info("sync: {} -> {}", source_text, job_.target.string());
   try {
     check_no_overlap();
     target_.emplace(job_.target);
     progress_.set_phase(SyncPhase::waiting_for_lock);
-    lock.emplace(DirLock::acquire(target_->fd(), stop_.get_token(), [&] {
+    lock.emplace(files::DirLock::acquire(target_->fd(), stop_.get_token(), [&] {
       spdlog::info("sync: {} is being synced by another process; waiting", job_.target.string());
     }));
     state_ = load_state(target_->fd());
@@ -145,7 +146,7 @@ SyncResult Run::execute() {
     for (const RemoteObject& object : to_fetch) bytes_to_fetch += object.size;
     std::uint64_t resumed_bytes = 0;
     for (const auto& [key, partial] : resumable) {
-      if (auto st = target_->stat_key(join_key(split_key(key).first, partial))) {
+      if (auto st = target_->stat_key(join_key(files::split_key(key).first, partial))) {
         resumed_bytes += static_cast<std::uint64_t>(st->st_size);
       }
     }
@@ -250,7 +251,7 @@ std::vector<RemoteObject> Run::select_and_check_keys(std::vector<RemoteObject> o
   // trusted with the rest either, and nothing has been written yet.
   std::set<std::string> keys;
   for (const RemoteObject& object : objects) {
-    if (std::string why = validate_key(object.key); !why.empty()) {
+    if (std::string why = files::validate_key(object.key); !why.empty()) {
       throw permanent_error("refusing object key from " + job_.source.to_string() + ": " + why +
                             "; nothing was written");
     }
@@ -291,12 +292,14 @@ bool Run::is_unchanged(const RemoteObject& object) {
     return true;
   }
   // Changed since we wrote it, or not ours yet: look at the content.
-  const auto [dir, name] = split_key(object.key);
-  UniqueFd dir_fd = target_->open_dir(dir, false);
+  const auto [dir, name] = files::split_key(object.key);
+  files::UniqueFd dir_fd = target_->open_dir(dir, false);
   if (!dir_fd) return false;
-  UniqueFd fd(::openat(dir_fd.get(), std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  files::UniqueFd fd(
+      ::openat(dir_fd.get(), std::string(name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return false;
-  const FileDigests digests = digest_fd(fd.get(), !object.md5.empty(), stop_.get_token());
+  const files::FileDigests digests =
+      files::digest_fd(fd.get(), !object.md5.empty(), stop_.get_token());
   bool same = false;
   if (recorded) {
     same = digests.sha256 == record->second.sha256;
@@ -325,10 +328,10 @@ std::map<std::string, std::string> Run::prepare_partials(
     auto it = state_.partials.find(object.key);
     if (it == state_.partials.end()) continue;
     const PartialRecord& record = it->second;
-    const auto [dir, name] = split_key(object.key);
-    const auto [partial_dir, partial] = split_key(record.file);
+    const auto [dir, name] = files::split_key(object.key);
+    const auto [partial_dir, partial] = files::split_key(record.file);
     if (record.version != object.version || record.size != object.size || partial_dir != dir ||
-        !is_partial_of(partial, name)) {
+        !files::is_partial_of(partial, name)) {
       continue;
     }
     if (auto st = target_->stat_key(record.file);
@@ -341,13 +344,13 @@ std::map<std::string, std::string> Run::prepare_partials(
   // Remove every other partial of a file we manage: leftovers of crashed or superseded runs.
   std::map<std::string, std::set<std::string>> prefixes_by_dir;
   auto manage = [&](std::string_view key) {
-    const auto [dir, name] = split_key(key);
-    prefixes_by_dir[std::string(dir)].insert(partial_name(name, ""));
+    const auto [dir, name] = files::split_key(key);
+    prefixes_by_dir[std::string(dir)].insert(files::partial_name(name, ""));
   };
   for (const RemoteObject& object : remote) manage(object.key);
   for (const auto& [key, record] : state_.files) manage(key);
   for (const auto& [dir, prefixes] : prefixes_by_dir) {
-    UniqueFd dir_fd;
+    files::UniqueFd dir_fd;
     try {
       dir_fd = target_->open_dir(dir, false);
     } catch (const SyncError&) {
@@ -362,7 +365,7 @@ std::map<std::string, std::string> Run::prepare_partials(
       if (prefix.empty() || !prefixes.contains(prefix)) continue;
       const std::string name = entry->d_name;
       const bool keep = std::any_of(resumable.begin(), resumable.end(), [&](const auto& r) {
-        return split_key(r.first).first == dir && r.second == name;
+        return files::split_key(r.first).first == dir && r.second == name;
       });
       if (!keep) stale.push_back(name);
     }
@@ -455,9 +458,9 @@ void Run::transfer_all(const std::vector<RemoteObject>& to_fetch,
 }
 
 void Run::fetch_one(const RemoteObject& object, const std::string& resume_partial) {
-  const auto [dir, name] = split_key(object.key);
+  const auto [dir, name] = files::split_key(object.key);
   const std::stop_token stop = stop_.get_token();
-  UniqueFd dir_fd = target_->open_dir(dir, true);
+  files::UniqueFd dir_fd = target_->open_dir(dir, true);
   PartialFileOptions options;
   options.on_bytes = [this](std::int64_t delta) { progress_.add_bytes(delta); };
   options.max_bytes_per_sec = job_.max_bytes_per_sec;
@@ -467,7 +470,7 @@ void Run::fetch_one(const RemoteObject& object, const std::string& resume_partia
   std::optional<PartialFile> file;
   if (!resume_partial.empty()) {
     try {
-      file.emplace(PartialFile::resume(UniqueFd(::dup(dir_fd.get())), std::string(name),
+      file.emplace(PartialFile::resume(files::UniqueFd(::dup(dir_fd.get())), std::string(name),
                                        resume_partial, options));
       progress_.add_bytes(static_cast<std::int64_t>(file->offset()));
       spdlog::info("sync: resuming \"{}\" at byte {}", object.key, file->offset());
@@ -478,7 +481,8 @@ void Run::fetch_one(const RemoteObject& object, const std::string& resume_partia
     }
   }
   if (!file)
-    file.emplace(PartialFile::create(UniqueFd(::dup(dir_fd.get())), std::string(name), options));
+    file.emplace(
+        PartialFile::create(files::UniqueFd(::dup(dir_fd.get())), std::string(name), options));
 
   progress_.file_started(object.key);
   const std::string quoted = "\"" + object.key + "\"";
@@ -556,7 +560,7 @@ void Run::keep_unstarted_partials(const std::vector<RemoteObject>& to_fetch,
   for (const RemoteObject& object : to_fetch) {
     auto partial = resumable.find(object.key);
     if (partial == resumable.end() || state_.partials.contains(object.key)) continue;
-    const std::string path = join_key(split_key(object.key).first, partial->second);
+    const std::string path = join_key(files::split_key(object.key).first, partial->second);
     if (target_->stat_key(path)) {
       state_.partials[object.key] = PartialRecord{path, object.version, object.size};
     }
@@ -570,8 +574,8 @@ void Run::delete_vanished(const std::unordered_set<std::string>& remote_keys) {
       continue;
     }
     const std::string key = it->first;
-    const auto [dir, name] = split_key(key);
-    UniqueFd dir_fd;
+    const auto [dir, name] = files::split_key(key);
+    files::UniqueFd dir_fd;
     try {
       dir_fd = target_->open_dir(dir, false);
     } catch (const SyncError&) {
@@ -582,8 +586,8 @@ void Run::delete_vanished(const std::unordered_set<std::string>& remote_keys) {
       // Remove directories this leaves empty, up to the target (never the target itself).
       std::string_view parent = dir;
       while (!parent.empty()) {
-        const auto [up, last] = split_key(parent);
-        UniqueFd up_fd = target_->open_dir(up, false);
+        const auto [up, last] = files::split_key(parent);
+        files::UniqueFd up_fd = target_->open_dir(up, false);
         if (!up_fd || ::unlinkat(up_fd.get(), std::string(last).c_str(), AT_REMOVEDIR) != 0) break;
         parent = up;
       }

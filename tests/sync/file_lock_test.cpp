@@ -1,6 +1,6 @@
 // Two syncs of one target directory at once, from two threads and from two processes: they
 // serialise on the lock, so the second finds everything in place and fetches nothing.
-#include "sync/file_lock.hpp"
+#include "files/file_lock.hpp"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -14,6 +14,7 @@
 #include "test_support.hpp"
 
 using namespace mh::sync;
+namespace files = mh::files;
 namespace fs = std::filesystem;
 
 namespace {
@@ -41,15 +42,15 @@ SyncResult sync_once(const fs::path& source, const fs::path& target) {
 TEST_SUITE("local") {
   TEST_CASE("lock: a second holder waits; stop cancels the wait") {
     test::TempDir tmp;
-    UniqueFd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
-    DirLock first = DirLock::acquire(dir.get(), {});
+    files::UniqueFd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
+    files::DirLock first = files::DirLock::acquire(dir.get(), {});
     std::stop_source stop;
     bool waited = false;
     std::jthread stopper([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       stop.request_stop();
     });
-    CHECK_THROWS_AS(DirLock::acquire(dir.get(), stop.get_token(), [&] { waited = true; }),
+    CHECK_THROWS_AS(files::DirLock::acquire(dir.get(), stop.get_token(), [&] { waited = true; }),
                     SyncError);
     CHECK(waited);
   }

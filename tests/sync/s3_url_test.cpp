@@ -1,4 +1,4 @@
-#include "sync/s3_url.hpp"
+#include "sync/sources/s3_url.hpp"
 
 #include <doctest/doctest.h>
 

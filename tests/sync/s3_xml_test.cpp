@@ -1,4 +1,4 @@
-#include "sync/s3_xml.hpp"
+#include "sync/sources/s3_xml.hpp"
 
 #include <doctest/doctest.h>
 

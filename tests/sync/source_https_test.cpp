@@ -1,6 +1,6 @@
 // The HTTP(S) source: a base URL and an explicit file list, here served by s3rver's anonymous
 // GET/HEAD over plain HTTP on loopback (the code path is the same as for HTTPS).
-#include "sync/source_https.hpp"
+#include "sync/sources/source_https.hpp"
 
 #include <doctest/doctest.h>
 

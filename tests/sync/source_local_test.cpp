@@ -1,5 +1,5 @@
 // Local directory and file:// sources: the same checks as against S3 where they apply.
-#include "sync/source_local.hpp"
+#include "sync/sources/source_local.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

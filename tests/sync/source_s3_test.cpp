@@ -1,7 +1,7 @@
 // The S3 source against a real s3rver on loopback (SigV4 verified by the launcher): a nested
 // prefix with a file over 100 MB, incremental re-syncs, repairs, hostile keys, injected 5xx and
 // 403 answers, wrong credentials, and the server killed in the middle of the big file.
-#include "sync/source_s3.hpp"
+#include "sync/sources/source_s3.hpp"
 
 #include <doctest/doctest.h>
 

@@ -3,10 +3,11 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 
-#include "sync/unique_fd.hpp"
+#include "files/unique_fd.hpp"
 #include "test_support.hpp"
 
 using namespace mh::sync;
+namespace files = mh::files;
 
 TEST_SUITE("unit") {
   TEST_CASE("sync_state: JSON round trip, atomic save, tolerant load") {
@@ -26,7 +27,7 @@ TEST_SUITE("unit") {
     CHECK(back.partials["big.bin"].size == 1000);
 
     test::TempDir tmp;
-    UniqueFd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
+    files::UniqueFd dir(::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY));
     CHECK(load_state(dir.get()).files.empty());
     save_state(dir.get(), state);
     CHECK(load_state(dir.get()).files.size() == 2);

@@ -10,14 +10,15 @@
 #include <mutex>
 #include <thread>
 
-#include "sync/hashing.hpp"
+#include "files/hashing.hpp"
+#include "files/unique_fd.hpp"
 #include "sync/retry.hpp"
 #include "sync/sync_error.hpp"
 #include "sync/sync_state.hpp"
-#include "sync/unique_fd.hpp"
 #include "test_support.hpp"
 
 using namespace mh::sync;
+namespace files = mh::files;
 namespace fs = std::filesystem;
 
 namespace {
@@ -58,7 +59,7 @@ class FakeSource final : public Source {
       r.size = object.content.size();
       r.version = object.version;
       if (object.with_md5) {
-        Hasher md5(HashAlgorithm::md5);
+        files::Hasher md5(files::HashAlgorithm::md5);
         md5.update(object.content.data(), object.content.size());
         r.md5 = object.wrong_md5.empty() ? md5.hex_digest() : object.wrong_md5;
       }
@@ -287,14 +288,15 @@ TEST_SUITE("unit") {
     // a full verification can notice.
     SyncState state = *read_sync_state(tmp / "t");
     state.files["model.bin"].sha256 = std::string(64, '0');
-    UniqueFd dir(::open((tmp / "t").c_str(), O_RDONLY | O_DIRECTORY));
+    files::UniqueFd dir(::open((tmp / "t").c_str(), O_RDONLY | O_DIRECTORY));
     save_state(dir.get(), state);
     CHECK(run(source, job_for(tmp / "t")).files_unchanged == 1);
     SyncJob job = job_for(tmp / "t");
     job.verify_all = true;
     const SyncResult verified = run(source, job);
     CHECK(verified.files_transferred == 1);
-    CHECK(read_sync_state(tmp / "t")->files["model.bin"].sha256 == sha256_hex("original bytes"));
+    CHECK(read_sync_state(tmp / "t")->files["model.bin"].sha256 ==
+          files::sha256_hex("original bytes"));
   }
 
   TEST_CASE("synchronizer: empty files") {

@@ -16,9 +16,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "sync/hashing.hpp"
-#include "sync/safe_path.hpp"
-#include "sync/unique_fd.hpp"
+#include "files/hashing.hpp"
+#include "files/safe_path.hpp"
+#include "files/unique_fd.hpp"
 
 extern char** environ;
 
@@ -73,9 +73,9 @@ std::string read_file(const fs::path& path) {
 }
 
 std::string sha256_file(const fs::path& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw std::runtime_error("cannot open " + path.string());
-  return digest_fd(fd.get(), false).sha256;
+  return files::digest_fd(fd.get(), false).sha256;
 }
 
 std::map<std::string, std::string> tree_digest(const fs::path& root, bool all) {
@@ -84,8 +84,9 @@ std::map<std::string, std::string> tree_digest(const fs::path& root, bool all) {
     std::error_code ec;
     if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
     const std::string name = entry.path().filename().string();
-    const bool ours = name.starts_with(kReservedPrefix) ||
-                      (name.starts_with('.') && name.find(kPartialMarker) != std::string::npos);
+    const bool ours =
+        name.starts_with(files::kReservedPrefix) ||
+        (name.starts_with('.') && name.find(files::kPartialMarker) != std::string::npos);
     if (ours && !all) continue;
     digests[entry.path().lexically_relative(root).generic_string()] = sha256_file(entry.path());
   }
@@ -97,7 +98,7 @@ std::vector<std::string> partial_files(const fs::path& root) {
   if (!fs::exists(root)) return found;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with('.') && name.find(kPartialMarker) != std::string::npos) {
+    if (name.starts_with('.') && name.find(files::kPartialMarker) != std::string::npos) {
       found.push_back(entry.path().lexically_relative(root).generic_string());
     }
   }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "sync/s3_settings.hpp"
+#include "sync/sources/s3_settings.hpp"
 
 namespace mh::sync::test {
 

@@ -98,6 +98,24 @@ typedef enum mh_log_level {
 typedef struct mh_instance mh_instance;
 
 /* ---------------------------------------------------------------------------------------- */
+/* Routes                                                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The values mh_request.route takes. A route names what is asked, not the HTTP path that asked
+ * it: the host maps its HTTP routes onto these (see the host's route table). Append-only; a
+ * plugin answers MH_UNIMPLEMENTED for a route it does not serve.
+ *   MH_ROUTE_PREDICT           POST /v1/models/{name}/predict — the model's own JSON schema
+ *   MH_ROUTE_CHAT_COMPLETIONS  POST /v1/chat/completions — OpenAI's chat request body
+ *   MH_ROUTE_COMPLETIONS       POST /v1/completions — OpenAI's completion request body
+ *   MH_ROUTE_TOKENIZE          POST /v1/models/{name}/tokenize — {"text"} -> {"ids"}
+ *   MH_ROUTE_DETOKENIZE        POST /v1/models/{name}/detokenize — {"ids"} -> {"text"} */
+#define MH_ROUTE_PREDICT "predict"
+#define MH_ROUTE_CHAT_COMPLETIONS "chat.completions"
+#define MH_ROUTE_COMPLETIONS "completions"
+#define MH_ROUTE_TOKENIZE "tokenize"
+#define MH_ROUTE_DETOKENIZE "detokenize"
+
+/* ---------------------------------------------------------------------------------------- */
 /* What the host gives the plugin                                                            */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -270,7 +288,7 @@ typedef struct mh_plugin {
 
   /* Optional (may be NULL): looks up a plugin feature by string id with revision, e.g.
    * "mh.plugin.tokenize/1". Returns NULL when absent. The table returned is
-   * [owner: plugin; valid: until the library is unloaded]. ABI 1.0 defines none yet.
+   * [owner: plugin; valid: until the library is unloaded]. Defined: MH_PLUGIN_STATS_EXTENSION.
    * [thread: any] */
   const void* (*get_extension)(const char* extension_id);
 } mh_plugin;
@@ -281,6 +299,30 @@ typedef struct mh_plugin {
  * feature the plugin needs) — the host then refuses the plugin with a message.
  * [thread: a host worker thread] */
 typedef const mh_plugin* (*mh_plugin_get_fn)(uint32_t host_abi_version);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Plugin extensions (looked up through mh_plugin.get_extension)                             */
+/* ---------------------------------------------------------------------------------------- */
+
+/* "mh.plugin.stats/1": the plugin's own counters for one instance (tokens generated, requests
+ * finished, ...), served by the host as `GET /v1/models/{name}/stats`. Optional: a plugin
+ * without it answers that route with 501. Defined alongside ABI 1.0; any 1.x host may ask. */
+#define MH_PLUGIN_STATS_EXTENSION "mh.plugin.stats/1"
+
+/* Receives the stats: `json` is one JSON object, exactly `size` bytes
+ * [owner: plugin; valid: during this call only — the host copies it].
+ * [thread: the thread that called mh_plugin_stats.read] */
+typedef void (*mh_stats_write_fn)(void* write_ctx, const char* json, size_t size);
+
+typedef struct mh_plugin_stats {
+  uint32_t struct_size;
+  /* Reports `instance`'s counters by calling `write` exactly once before returning MH_OK
+   * (or not at all with an error status). Synchronous and quick: it must not wait for model
+   * work. May run concurrently with predict calls of the same instance; never before init's
+   * done reported MH_OK, nor after cleanup began.
+   * [thread: any host thread, never holding a lock the plugin's callbacks need] */
+  mh_status (*read)(mh_instance* instance, mh_stats_write_fn write, void* write_ctx);
+} mh_plugin_stats;
 
 #ifdef __cplusplus
 } /* extern "C" */

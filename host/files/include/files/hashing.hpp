@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace mh::sync {
+namespace mh::files {
 
 enum class HashAlgorithm { md5, sha256 };
 
@@ -41,4 +41,4 @@ struct FileDigests {
 // Throws SyncError: permanent on a read error, cancelled when `stop` is requested.
 FileDigests digest_fd(int fd, bool with_md5, const std::stop_token& stop = {});
 
-}  // namespace mh::sync
+}  // namespace mh::files

@@ -1,4 +1,4 @@
-#include "sync/safe_path.hpp"
+#include "files/safe_path.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sync/sync_error.hpp"
+#include "files/io_error.hpp"
 
-namespace mh::sync {
+namespace mh::files {
 
 namespace {
 
@@ -112,7 +112,7 @@ std::optional<struct stat> TargetDir::stat_key(std::string_view key) const {
   UniqueFd dir_fd;
   try {
     dir_fd = open_dir(dir, false);
-  } catch (const SyncError&) {
+  } catch (const IoError&) {
     return std::nullopt;  // a file or symlink where a directory should be: the key is not there
   }
   if (!dir_fd) return std::nullopt;
@@ -123,4 +123,4 @@ std::optional<struct stat> TargetDir::stat_key(std::string_view key) const {
   return st;
 }
 
-}  // namespace mh::sync
+}  // namespace mh::files

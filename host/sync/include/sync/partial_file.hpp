@@ -12,9 +12,9 @@
 #include <stop_token>
 #include <string>
 
-#include "sync/hashing.hpp"
+#include "files/hashing.hpp"
+#include "files/unique_fd.hpp"
 #include "sync/source.hpp"
-#include "sync/unique_fd.hpp"
 
 namespace mh::sync {
 
@@ -28,9 +28,9 @@ struct PartialFileOptions {
 class PartialFile final : public ByteSink {
  public:
   // A new, empty partial for `file_name` in the directory `dir`.
-  static PartialFile create(UniqueFd dir, std::string file_name, PartialFileOptions options);
+  static PartialFile create(files::UniqueFd dir, std::string file_name, PartialFileOptions options);
   // An existing partial `partial` (from an interrupted run) to continue; re-hashes its bytes.
-  static PartialFile resume(UniqueFd dir, std::string file_name, std::string partial,
+  static PartialFile resume(files::UniqueFd dir, std::string file_name, std::string partial,
                             PartialFileOptions options);
 
   PartialFile(PartialFile&&) noexcept = default;
@@ -52,18 +52,18 @@ class PartialFile final : public ByteSink {
   void keep();
 
  private:
-  PartialFile(UniqueFd dir, UniqueFd fd, std::string file_name, std::string partial,
+  PartialFile(files::UniqueFd dir, files::UniqueFd fd, std::string file_name, std::string partial,
               PartialFileOptions options);
   void throttle(std::size_t size);
   void start_writeback();
 
-  UniqueFd dir_;
-  UniqueFd fd_;
+  files::UniqueFd dir_;
+  files::UniqueFd fd_;
   std::string file_name_;
   std::string partial_;
   PartialFileOptions options_;
-  Hasher sha256_{HashAlgorithm::sha256};
-  Hasher md5_{HashAlgorithm::md5};
+  files::Hasher sha256_{files::HashAlgorithm::sha256};
+  files::Hasher md5_{files::HashAlgorithm::md5};
   std::uint64_t size_ = 0;
   std::uint64_t received_ = 0;
   std::uint64_t flushed_ = 0;  // bytes handed to start_writeback's disk writes

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "sync/unique_fd.hpp"
+#include "files/unique_fd.hpp"
 
-namespace mh::sync {
+namespace mh::files {
 
 // Names the synchronizer keeps in the target directory; keys may not use them.
 inline constexpr std::string_view kStateFileName = ".modelhost-sync.json";
@@ -59,4 +59,4 @@ class TargetDir {
   UniqueFd fd_;
 };
 
-}  // namespace mh::sync
+}  // namespace mh::files

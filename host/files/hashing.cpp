@@ -1,4 +1,4 @@
-#include "sync/hashing.hpp"
+#include "files/hashing.hpp"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <cstring>
 #include <vector>
 
-#include "sync/sync_error.hpp"
+#include "files/io_error.hpp"
 
-namespace mh::sync {
+namespace mh::files {
 
 struct Hasher::Ctx {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -92,4 +92,4 @@ FileDigests digest_fd(int fd, bool with_md5, const std::stop_token& stop) {
   return {hasher.hex_digest(), with_md5 ? md5.hex_digest() : std::string()};
 }
 
-}  // namespace mh::sync
+}  // namespace mh::files

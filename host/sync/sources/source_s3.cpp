@@ -1,9 +1,9 @@
-#include "sync/source_s3.hpp"
+#include "sync/sources/source_s3.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include "sync/s3_url.hpp"
-#include "sync/s3_xml.hpp"
+#include "sync/sources/s3_url.hpp"
+#include "sync/sources/s3_xml.hpp"
 #include "sync/sync_error.hpp"
 
 namespace mh::sync {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "sync/s3_settings.hpp"
 #include "sync/source_uri.hpp"
+#include "sync/sources/s3_settings.hpp"
 
 namespace mh::sync {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "sync/http_client.hpp"
 #include "sync/source.hpp"
+#include "sync/sources/http_client.hpp"
 
 namespace mh::sync {
 

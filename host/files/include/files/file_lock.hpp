@@ -7,9 +7,9 @@
 #include <functional>
 #include <stop_token>
 
-#include "sync/unique_fd.hpp"
+#include "files/unique_fd.hpp"
 
-namespace mh::sync {
+namespace mh::files {
 
 class DirLock {
  public:
@@ -27,4 +27,4 @@ class DirLock {
   UniqueFd fd_;
 };
 
-}  // namespace mh::sync
+}  // namespace mh::files

@@ -1,4 +1,4 @@
-#include "sync/s3_settings.hpp"
+#include "sync/sources/s3_settings.hpp"
 
 #include <cstdlib>
 

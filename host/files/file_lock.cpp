@@ -1,4 +1,4 @@
-#include "sync/file_lock.hpp"
+#include "files/file_lock.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -9,10 +9,10 @@
 #include <string>
 #include <thread>
 
-#include "sync/safe_path.hpp"
-#include "sync/sync_error.hpp"
+#include "files/io_error.hpp"
+#include "files/safe_path.hpp"
 
-namespace mh::sync {
+namespace mh::files {
 
 DirLock DirLock::acquire(int dir_fd, const std::stop_token& stop,
                          const std::function<void()>& on_wait) {
@@ -32,4 +32,4 @@ DirLock DirLock::acquire(int dir_fd, const std::stop_token& stop,
   }
 }
 
-}  // namespace mh::sync
+}  // namespace mh::files

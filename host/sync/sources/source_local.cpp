@@ -1,4 +1,4 @@
-#include "sync/source_local.hpp"
+#include "sync/sources/source_local.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -9,9 +9,9 @@
 #include <cstring>
 #include <vector>
 
-#include "sync/safe_path.hpp"
+#include "files/safe_path.hpp"
+#include "files/unique_fd.hpp"
 #include "sync/sync_error.hpp"
-#include "sync/unique_fd.hpp"
 
 namespace mh::sync {
 
@@ -25,8 +25,8 @@ std::string mtime_version(const struct stat& st) {
 }
 
 bool is_sync_artifact(const std::string& name) {
-  return name.starts_with(kReservedPrefix) ||
-         (name.starts_with('.') && name.find(kPartialMarker) != std::string::npos);
+  return name.starts_with(files::kReservedPrefix) ||
+         (name.starts_with('.') && name.find(files::kPartialMarker) != std::string::npos);
 }
 
 }  // namespace
@@ -75,7 +75,7 @@ std::vector<RemoteObject> LocalSource::list(const std::stop_token& stop) {
 
 void LocalSource::fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) {
   const fs::path path = root_ / object.key;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     const std::string why = std::strerror(errno);
     if (errno == ENOENT) throw permanent_error(path.string() + ": vanished since listing");

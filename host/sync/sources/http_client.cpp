@@ -1,11 +1,11 @@
-#include "sync/http_client.hpp"
+#include "sync/sources/http_client.hpp"
 
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <exception>
 
-#include "sync/s3_xml.hpp"
+#include "sync/sources/s3_xml.hpp"
 
 namespace mh::sync {
 

@@ -1,6 +1,6 @@
-#include "sync/source_https.hpp"
+#include "sync/sources/source_https.hpp"
 
-#include "sync/s3_url.hpp"
+#include "sync/sources/s3_url.hpp"
 #include "sync/sync_error.hpp"
 
 namespace mh::sync {

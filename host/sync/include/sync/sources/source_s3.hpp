@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "sync/http_client.hpp"
-#include "sync/s3_settings.hpp"
 #include "sync/source.hpp"
+#include "sync/sources/http_client.hpp"
+#include "sync/sources/s3_settings.hpp"
 
 namespace mh::sync {
 
