@@ -17,7 +17,8 @@ namespace mh::files {
 DirLock DirLock::acquire(int dir_fd, const std::stop_token& stop,
                          const std::function<void()>& on_wait) {
   const std::string name(kLockFileName);
-  UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
+  UniqueFd fd(
+      ::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, kPrivateFileMode));
   if (!fd) throw permanent_error("cannot open lock file " + name + ": " + std::strerror(errno));
   bool told = false;
   for (;;) {

@@ -66,17 +66,30 @@ std::pair<std::string_view, std::string_view> split_key(std::string_view key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
-TargetDir::TargetDir(const std::filesystem::path& root) : root_(root) {
+TargetDir::TargetDir(const std::filesystem::path& root, mode_t dir_mode)
+    : root_(root), dir_mode_(dir_mode) {
   std::error_code ec;
-  std::filesystem::create_directories(root, ec);
-  if (ec) {
-    throw permanent_error("cannot create target directory " + root.string() + ": " + ec.message());
+  bool created = false;
+  if (!std::filesystem::is_directory(root, ec)) {
+    const std::filesystem::path parent = root.lexically_normal().parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      throw permanent_error("cannot create target directory " + root.string() + ": " +
+                            ec.message());
+    }
+    created = ::mkdir(root.c_str(), dir_mode) == 0;
+    if (!created && errno != EEXIST) {
+      throw permanent_error("cannot create target directory " + root.string() + ": " +
+                            std::strerror(errno));
+    }
   }
   fd_.reset(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd_) {
     throw permanent_error("cannot open target directory " + root.string() + ": " +
                           std::strerror(errno));
   }
+  // Only a directory made here gets the mode; an existing one is the operator's to set.
+  if (created) ::fchmod(fd_.get(), dir_mode);
 }
 
 UniqueFd TargetDir::open_dir(std::string_view dir, bool create) const {
@@ -88,11 +101,13 @@ UniqueFd TargetDir::open_dir(std::string_view dir, bool create) const {
     const std::string part(dir.substr(start, end - start));
     int fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
-      if (::mkdirat(current.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+      const bool made = ::mkdirat(current.get(), part.c_str(), dir_mode_) == 0;
+      if (!made && errno != EEXIST) {
         throw permanent_error("cannot create directory " + (root_ / dir.substr(0, end)).string() +
                               ": " + std::strerror(errno));
       }
       fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (made && fd >= 0) ::fchmod(fd, dir_mode_);  // exactly dir_mode_, whatever the umask
     }
     if (fd < 0) {
       if (errno == ENOENT && !create) return UniqueFd();

@@ -19,8 +19,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr mode_t kPrivateMode = 0700;
+
 std::string errno_text() {
   return std::strerror(errno);
+}
+
+// Whether `path` is a regular file (not a link) whose content hashes to `sha256`.
+bool holds_content(const fs::path& path, const std::string& sha256) {
+  files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  try {
+    return files::digest_fd(fd.get(), false).sha256 == sha256;
+  } catch (const std::exception&) {
+    return false;  // unreadable: replace it
+  }
 }
 
 }  // namespace
@@ -31,6 +45,10 @@ PluginStore::PluginStore(fs::path dir) : dir_(std::move(dir)) {
   if (error)
     throw std::runtime_error(dir_.string() +
                              ": cannot create the plugin store: " + error.message());
+  if (::chmod(dir_.c_str(), kPrivateMode) != 0) {
+    throw std::runtime_error(dir_.string() +
+                             ": cannot make the plugin store private (mode 0700): " + errno_text());
+  }
 }
 
 StoredPlugin PluginStore::store(const fs::path& source) const {
@@ -40,8 +58,11 @@ StoredPlugin PluginStore::store(const fs::path& source) const {
     throw std::runtime_error(source.string() + ": cannot read the plugin: " + errno_text());
   const fs::path temporary =
       dir_ / (".incoming-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".so");
-  files::UniqueFd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755));
-  if (out.get() < 0) {
+  // Not O_EXCL: a hostd that runs as the same pid after a crash (pid 1 in a container) must be
+  // able to reuse a temporary name its predecessor left.
+  files::UniqueFd out(::open(temporary.c_str(),
+                             O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, kPrivateMode));
+  if (out.get() < 0 || ::fchmod(out.get(), kPrivateMode) != 0) {
     throw std::runtime_error(temporary.string() + ": cannot write a plugin copy: " + errno_text());
   }
   auto fail = [&](const std::string& what) {
@@ -69,10 +90,10 @@ StoredPlugin PluginStore::store(const fs::path& source) const {
   StoredPlugin stored;
   stored.sha256 = hash.hex_digest();
   stored.path = dir_ / (stored.sha256 + ".so");
-  std::error_code error;
-  if (fs::exists(stored.path, error)) {
-    ::unlink(temporary.c_str());  // the same content is there already
+  if (holds_content(stored.path, stored.sha256)) {
+    ::unlink(temporary.c_str());  // the same content is there already, verified
   } else if (::rename(temporary.c_str(), stored.path.c_str()) != 0) {
+    // Over whatever held the name (a corrupt copy, a link): rename replaces it atomically.
     fail(stored.path.string() + ": cannot rename the plugin copy into place: " + errno_text());
   }
   return stored;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -48,8 +49,9 @@ PartialFile PartialFile::create(files::UniqueFd dir, std::string file_name,
   for (int tries = 0;; ++tries) {
     std::string partial = mh::files::partial_name(file_name, random_tag());
     int fd = ::openat(dir.get(), partial.c_str(),
-                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, options.file_mode);
     if (fd >= 0) {
+      ::fchmod(fd, options.file_mode);  // exactly, whatever the umask
       return PartialFile(std::move(dir), files::UniqueFd(fd), std::move(file_name),
                          std::move(partial), std::move(options));
     }
@@ -61,8 +63,21 @@ PartialFile PartialFile::create(files::UniqueFd dir, std::string file_name,
 
 PartialFile PartialFile::resume(files::UniqueFd dir, std::string file_name, std::string partial,
                                 PartialFileOptions options) {
-  files::UniqueFd fd(::openat(dir.get(), partial.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  files::UniqueFd fd(
+      ::openat(dir.get(), partial.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd) throw permanent_error("cannot reopen " + partial + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw permanent_error(partial + " is not a regular file");
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > options.max_size) {
+    throw permanent_error(partial + " holds more than the " + std::to_string(options.max_size) +
+                          " bytes listed");
+  }
+  // A partial kept by an older version may be world-readable: make it private before going on.
+  if ((st.st_mode & 07777) != options.file_mode && ::fchmod(fd.get(), options.file_mode) != 0) {
+    throw permanent_error("cannot make " + partial + " private: " + errno_text());
+  }
   PartialFile file(std::move(dir), std::move(fd), std::move(file_name), std::move(partial),
                    std::move(options));
   std::vector<char> buffer(1 << 20);
@@ -80,6 +95,9 @@ PartialFile PartialFile::resume(files::UniqueFd dir, std::string file_name, std:
     file.sha256_.update(buffer.data(), static_cast<std::size_t>(n));
     if (file.options_.md5) file.md5_.update(buffer.data(), static_cast<std::size_t>(n));
     file.size_ += static_cast<std::uint64_t>(n);
+  }
+  if (file.size_ > file.options_.max_size) {  // grew while it was read: not ours to trust
+    throw permanent_error(file.partial_ + " holds more than the bytes listed");
   }
   file.flushed_ = file.size_;
   return file;  // the descriptor now sits at the end: write() appends
@@ -106,6 +124,11 @@ void PartialFile::throttle(std::size_t size) {
 
 void PartialFile::write(const char* data, std::size_t size) {
   if (options_.stop.stop_requested()) throw cancelled_error();
+  if (size > options_.max_size - std::min(size_, options_.max_size)) {
+    throw permanent_error("the source sent more than the " + std::to_string(options_.max_size) +
+                          " bytes listed (refused at byte " + std::to_string(size_) +
+                          "): it changed during the sync, or it is not to be trusted");
+  }
   std::size_t written = 0;
   while (written < size) {
     const ssize_t n = ::write(fd_.get(), data + written, size - written);

@@ -1,5 +1,6 @@
 #include "sync/source_uri.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -133,8 +134,23 @@ std::string SourceUri::to_string() const {
   return {};
 }
 
+std::vector<std::string> SourceUri::keys() const {
+  std::vector<std::string> out;
+  out.reserve(files.size());
+  for (const SourceFile& file : files) out.push_back(file.key);
+  return out;
+}
+
 SourceUri parse_source_uri(std::string_view value, std::string_view storage_root,
-                           std::vector<std::string> files) {
+                           const std::vector<std::string>& files) {
+  std::vector<SourceFile> entries;
+  entries.reserve(files.size());
+  for (const std::string& key : files) entries.push_back(SourceFile{key, {}});
+  return parse_source_uri(value, storage_root, std::move(entries));
+}
+
+SourceUri parse_source_uri(std::string_view value, std::string_view storage_root,
+                           std::vector<SourceFile> files) {
   if (value.empty()) fail(value, "empty value");
   SourceUri uri;
   if (has_scheme(value) || value.front() == '/') {
@@ -159,9 +175,20 @@ SourceUri parse_source_uri(std::string_view value, std::string_view storage_root
     }
   }
   for (std::size_t i = 0; i < files.size(); ++i) {
-    if (std::string why = files::validate_key(files[i]); !why.empty()) {
-      throw std::invalid_argument("files[" + std::to_string(i) + "]: " + why);
+    const std::string where = "files[" + std::to_string(i) + "]: ";
+    if (std::string why = files::validate_key(files[i].key); !why.empty()) {
+      throw std::invalid_argument(where + why);
     }
+    std::string& sha256 = files[i].sha256;
+    if (sha256.empty()) continue;
+    const bool hex = sha256.size() == 64 && std::all_of(sha256.begin(), sha256.end(), [](char c) {
+                       return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                     });
+    if (!hex) {
+      throw std::invalid_argument(where + "\"sha256\" of \"" + files[i].key +
+                                  "\" must be 64 hexadecimal digits, got \"" + sha256 + "\"");
+    }
+    sha256 = lower(sha256);
   }
   if (uri.kind == SourceUri::Kind::http && files.empty()) {
     fail(value, "an HTTP(S) source needs an explicit \"files\" list");

@@ -36,9 +36,24 @@ std::optional<std::string> read_file_at(int dir_fd, const std::string& name) {
       throw std::runtime_error(std::strerror(errno));
     }
     if (n == 0) break;
+    if (text.size() + static_cast<std::size_t>(n) > kMaxStateFileBytes) {
+      throw std::runtime_error("larger than " + std::to_string(kMaxStateFileBytes >> 20) + " MiB");
+    }
     text.append(buffer, static_cast<std::size_t>(n));
   }
   return text;
+}
+
+// Why a partial record read back from the file must not be used ("" when it may): its key must be
+// a valid one, and its file a partial of that key in the key's own directory.
+std::string invalid_partial_record(std::string_view key, const PartialRecord& record) {
+  if (std::string why = files::validate_key(key); !why.empty()) return why;
+  const auto [dir, name] = files::split_key(key);
+  const auto [partial_dir, partial] = files::split_key(record.file);
+  if (partial_dir != dir || !files::is_partial_of(partial, name)) {
+    return "\"" + record.file + "\" is not a partial download of \"" + std::string(key) + "\"";
+  }
+  return {};
 }
 
 const json::value& field(const json::object& object, std::string_view name) {
@@ -101,6 +116,10 @@ SyncState state_from_json(std::string_view text) {
       r.sha256 = string_field(o, "sha256");
       r.mtime_ns = json::value_to<std::int64_t>(field(o, "mtime_ns"));
       r.ctime_ns = json::value_to<std::int64_t>(field(o, "ctime_ns"));
+      if (std::string why = files::validate_key(key); !why.empty()) {
+        spdlog::warn("sync: {}: dropping the record of a file: {}", files::kStateFileName, why);
+        continue;
+      }
       state.files.emplace(std::string(key), std::move(r));
     }
     if (const json::value* partials = root.if_contains("partials")) {
@@ -110,6 +129,11 @@ SyncState state_from_json(std::string_view text) {
         p.file = string_field(o, "file");
         p.version = string_field(o, "version");
         p.size = json::value_to<std::uint64_t>(field(o, "size"));
+        if (std::string why = invalid_partial_record(key, p); !why.empty()) {
+          spdlog::warn("sync: {}: dropping the record of a partial download: {}",
+                       files::kStateFileName, why);
+          continue;
+        }
         state.partials.emplace(std::string(key), std::move(p));
       }
     }
@@ -132,13 +156,14 @@ SyncState load_state(int dir_fd) {
   }
 }
 
-void save_state(int dir_fd, const SyncState& state) {
+void save_state(int dir_fd, const SyncState& state, mode_t mode) {
   const std::string name(files::kStateFileName);
   const std::string temp = name + ".tmp-" + std::to_string(::getpid());
   const std::string text = state_to_json(state);
   files::UniqueFd fd(
-      ::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+      ::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd) throw permanent_error("cannot write " + temp + ": " + std::strerror(errno));
+  ::fchmod(fd.get(), mode);  // exactly, whatever the umask (and a leftover temporary's mode)
   std::size_t done = 0;
   while (done < text.size()) {
     const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);

@@ -1,5 +1,6 @@
 // hostd's private content-addressed plugin copies, and unloading no sooner than a delay.
 #include "plugin/plugin_store.hpp"
+#include "files/hashing.hpp"
 #include "plugin/library_unloader.hpp"
 #include "support/hostd_process.hpp"
 #include "support/temp_dir.hpp"
@@ -14,6 +15,16 @@
 using namespace mh::host;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+namespace {
+
+std::string sha256_of(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return mh::files::sha256_hex(bytes);
+}
+
+}  // namespace
 
 TEST_CASE("plugin store: named by content, reused, immune to the source changing") {
   mh::e2e::TempDir temp("mh-store");
@@ -33,6 +44,43 @@ TEST_CASE("plugin store: named by content, reused, immune to the source changing
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(temp / "store")) ++files;
   CHECK(files == 2);  // no temporary left behind
   CHECK_THROWS(store.store(temp / "nope.so"));
+}
+
+TEST_CASE("plugin store: a planted or corrupted <sha>.so is re-hashed and replaced, not loaded") {
+  mh::e2e::TempDir temp("mh-store");
+  fs::copy_file(mh::e2e::echo_plugin(), temp / "libmh_echo.so");
+  const std::string sha = sha256_of(temp / "libmh_echo.so");
+  for (const std::string planted : {"corrupt", "truncated", "symlink"}) {
+    CAPTURE(planted);
+    PluginStore store(temp / ("store-" + planted));
+    const fs::path slot = temp / ("store-" + planted) / (sha + ".so");
+    if (planted == "corrupt") {
+      fs::copy_file(mh::e2e::echo_next_plugin(), slot);  // a valid library, but other bytes
+    } else if (planted == "truncated") {
+      std::ofstream(slot, std::ios::binary) << "\x7f"
+                                               "ELF";
+    } else {
+      fs::create_symlink(mh::e2e::echo_next_plugin(), slot);
+    }
+    const StoredPlugin stored = store.store(temp / "libmh_echo.so");
+    CHECK(stored.path == slot);
+    CHECK(stored.sha256 == sha);
+    CHECK_FALSE(fs::is_symlink(stored.path));
+    CHECK(sha256_of(stored.path) == sha);
+    CHECK(PluginLibrary::load(stored.path) != nullptr);
+  }
+}
+
+TEST_CASE("plugin store: the directory and its copies are private to hostd's user") {
+  mh::e2e::TempDir temp("mh-store");
+  fs::create_directories(temp / "store");
+  fs::permissions(temp / "store", fs::perms::all);  // as if someone had opened it up
+  PluginStore store(temp / "store");
+  fs::copy_file(mh::e2e::echo_plugin(), temp / "libmh_echo.so");
+  const StoredPlugin stored = store.store(temp / "libmh_echo.so");
+  CHECK((fs::status(temp / "store").permissions() & fs::perms::all) == fs::perms::owner_all);
+  CHECK((fs::status(stored.path).permissions() & (fs::perms::group_all | fs::perms::others_all)) ==
+        fs::perms::none);
 }
 
 TEST_CASE("library unloader: drops a library no sooner than its delay") {

@@ -13,6 +13,14 @@
 //     fault?key=K&status=503&count=2      the next `count` GETs of any key ending in K answer
 //                                         `status` (an S3 XML error body)
 //     requests?key=K                      how many GET requests for keys ending in K were seen
+//     redirect?key=K&location=URL&status=302   every GET/HEAD of a key ending in K answers a
+//                                         redirect to URL (an empty location clears the rule)
+//     pad-listings?bytes=N                ListObjects answers get N bytes of trailing whitespace
+//                                         (a hostile store's bloated listing; 0 turns it off)
+//     understate?key=K&size=N             ListObjects answers claim <Size>N</Size> for keys
+//                                         ending in K, while GET still sends the whole object
+//     misrange?key=K                      a ranged GET of a key ending in K is answered from
+//                                         byte 0 (206 with the wrong Content-Range)
 // - Hostile keys: in ListObjects answers "__DOTDOT__" becomes "..", so a test can make the store
 //   list a key such as "prefix/../../escape.txt" (s3rver cannot store one itself).
 //
@@ -143,6 +151,10 @@ function s3ErrorXml(code, message) {
 // --- control endpoints and fault injection -----------------------------------------------------
 
 const faults = [];  // {key, status, count}
+const redirects = [];  // {key, location, status}
+const understated = [];  // {key, size}
+let listingPadding = 0;
+const misranged = [];  // key suffixes
 const getCounts = new Map();  // object key -> GET requests seen
 let port = 0;
 
@@ -190,6 +202,20 @@ async function control(ctx) {
   } else if (op === 'fault') {
     faults.push({key: q.key, status: Number(q.status), count: Number(q.count || 1)});
     ctx.body = 'ok';
+  } else if (op === 'redirect') {
+    const existing = redirects.findIndex((r) => r.key === q.key);
+    if (existing >= 0) redirects.splice(existing, 1);
+    if (q.location) redirects.push({key: q.key, location: q.location, status: Number(q.status || 302)});
+    ctx.body = 'ok';
+  } else if (op === 'pad-listings') {
+    listingPadding = Number(q.bytes || 0);
+    ctx.body = 'ok';
+  } else if (op === 'misrange') {
+    misranged.push(q.key);
+    ctx.body = 'ok';
+  } else if (op === 'understate') {
+    understated.push({key: q.key, size: Number(q.size)});
+    ctx.body = 'ok';
   } else if (op === 'requests') {
     let total = 0;
     for (const [key, count] of getCounts) if (key.endsWith(q.key)) total += count;
@@ -218,7 +244,19 @@ server.middleware.unshift(async (ctx, next) => {
     ctx.body = s3ErrorXml('SignatureDoesNotMatch', `SigV4 check failed: ${problem}`);
     return;
   }
+  const anyKey = ctx.method === 'GET' || ctx.method === 'HEAD' ? objectKeyOf(ctx.path, args.bucket)
+                                                               : null;
+  const redirect = anyKey === null ? null : redirects.find((r) => anyKey.endsWith(r.key));
+  if (redirect) {
+    ctx.status = redirect.status;
+    ctx.set('Location', redirect.location);
+    ctx.body = '';
+    return;
+  }
   const key = ctx.method === 'GET' ? objectKeyOf(ctx.path, args.bucket) : null;
+  if (key !== null && ctx.req.headers['range'] && misranged.some((k) => key.endsWith(k))) {
+    ctx.req.headers['range'] = 'bytes=0-';
+  }
   if (key !== null) {
     getCounts.set(key, (getCounts.get(key) || 0) + 1);
     const fault = faults.find((f) => f.count > 0 && key.endsWith(f.key));
@@ -234,6 +272,14 @@ server.middleware.unshift(async (ctx, next) => {
   await next();
   if (typeof ctx.body === 'string' && ctx.body.includes('<ListBucketResult')) {
     ctx.body = ctx.body.split('__DOTDOT__').join('..');
+    for (const {key: suffix, size} of understated) {
+      ctx.body = ctx.body.replace(/<Contents>([\s\S]*?)<\/Contents>/g, (whole, inner) => {
+        const k = /<Key>([^<]*)<\/Key>/.exec(inner);
+        if (!k || !k[1].endsWith(suffix)) return whole;
+        return whole.replace(/<Size>\d+<\/Size>/, `<Size>${size}</Size>`);
+      });
+    }
+    if (listingPadding > 0) ctx.body += ' '.repeat(listingPadding);
   }
 });
 

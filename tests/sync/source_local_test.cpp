@@ -2,11 +2,14 @@
 #include "sync/sources/source_local.hpp"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
+#include "sync/sync_error.hpp"
 #include "sync/synchronizer.hpp"
 #include "test_support.hpp"
 
@@ -82,9 +85,94 @@ void check_incremental_and_repair(const std::string& source_text, const fs::path
   CHECK(test::tree_digest(target) == test::tree_digest(source));
 }
 
+unsigned mode_of(const fs::path& path) {
+  struct stat st {};
+  REQUIRE(::lstat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+// Collects what a Source streams.
+class StringSink final : public ByteSink {
+ public:
+  void write(const char* data, std::size_t size) override { bytes.append(data, size); }
+  void restart() override { bytes.clear(); }
+  std::uint64_t offset() const override { return bytes.size(); }
+  std::string bytes;
+};
+
 }  // namespace
 
 TEST_SUITE("local") {
+  TEST_CASE("local: a file symlink that leaves the source root is refused, naming the key") {
+    for (const bool relative : {false, true}) {
+      CAPTURE(relative);
+      test::TempDir tmp;
+      test::write_text_file(tmp / "secret.txt", "top secret");
+      test::write_text_file(tmp / "src" / "config.json", "{}");
+      fs::create_directories(tmp / "src" / "weights");
+      fs::create_symlink(relative ? fs::path("../../secret.txt") : tmp / "secret.txt",
+                         tmp / "src" / "weights" / "model.bin");
+      const SyncResult result = sync_dir((tmp / "src").string(), tmp / "dst");
+      CHECK(!result.ok);
+      CHECK(result.error.find("\"weights/model.bin\"") != std::string::npos);
+      CHECK(result.error.find("outside the source") != std::string::npos);
+      CHECK(result.error.find("secret") == std::string::npos);  // the link's target stays private
+      CHECK(!fs::exists(tmp / "dst" / "weights" / "model.bin"));
+      for (const auto& [key, digest] : test::tree_digest(tmp / "dst", true)) {
+        CHECK(digest != test::sha256_file(tmp / "secret.txt"));
+      }
+    }
+  }
+
+  TEST_CASE("local: a file symlink inside the source root is followed and copied as a file") {
+    test::TempDir tmp;
+    test::write_text_file(tmp / "src" / "blobs" / "0123abcd", R"({"hidden_size": 64})");
+    fs::create_directories(tmp / "src" / "snapshot");
+    fs::create_symlink("../blobs/0123abcd", tmp / "src" / "snapshot" / "config.json");
+    fs::create_symlink(tmp / "src" / "blobs" / "0123abcd", tmp / "src" / "absolute.json");
+    const SyncResult result = sync_dir((tmp / "src").string(), tmp / "dst");
+    REQUIRE_MESSAGE(result.ok, result.error);
+    CHECK(!fs::is_symlink(tmp / "dst" / "snapshot" / "config.json"));
+    CHECK(test::read_file(tmp / "dst" / "snapshot" / "config.json") == R"({"hidden_size": 64})");
+    CHECK(test::read_file(tmp / "dst" / "absolute.json") == R"({"hidden_size": 64})");
+  }
+
+  TEST_CASE("local: a link swapped to leave the root between listing and fetch is refused") {
+    test::TempDir tmp;
+    test::write_text_file(tmp / "src" / "config.json", "0123456789");
+    test::write_text_file(tmp / "secret.txt", "SECRET6789");  // same size
+    fs::create_symlink("config.json", tmp / "src" / "alias.json");
+    LocalSource source(tmp / "src");
+    const auto objects = source.list({});
+    const auto alias = std::find_if(objects.begin(), objects.end(),
+                                    [](const RemoteObject& o) { return o.key == "alias.json"; });
+    REQUIRE(alias != objects.end());
+    // Now the link points outside, at a file with the same size and mtime: the listed version
+    // still matches, only the containment check can notice.
+    fs::last_write_time(tmp / "secret.txt", fs::last_write_time(tmp / "src" / "config.json"));
+    fs::remove(tmp / "src" / "alias.json");
+    fs::create_symlink(tmp / "secret.txt", tmp / "src" / "alias.json");
+    StringSink sink;
+    CHECK_THROWS_WITH_AS(source.fetch(*alias, sink, {}), doctest::Contains("outside the source"),
+                         SyncError);
+    CHECK(sink.bytes.find("SECRET") == std::string::npos);
+  }
+
+  TEST_CASE("local: copies, directories, partials and the sync's own files are private") {
+    test::TempDir tmp;
+    test::write_text_file(tmp / "src" / "config.json", "{}");
+    test::write_random_file(tmp / "src" / "weights" / "model.bin", 100000, 4);
+    ::chmod((tmp / "src" / "config.json").c_str(), 0644);
+    const SyncResult result = sync_dir((tmp / "src").string(), tmp / "cache" / "dst");
+    REQUIRE_MESSAGE(result.ok, result.error);
+    CHECK(mode_of(tmp / "cache" / "dst") == 0750);
+    CHECK(mode_of(tmp / "cache" / "dst" / "weights") == 0750);
+    CHECK(mode_of(tmp / "cache" / "dst" / "config.json") == 0640);
+    CHECK(mode_of(tmp / "cache" / "dst" / "weights" / "model.bin") == 0640);
+    CHECK(mode_of(tmp / "cache" / "dst" / ".modelhost-sync.json") == 0640);
+    CHECK((mode_of(tmp / "cache" / "dst" / ".modelhost-sync.lock") & 0007) == 0);  // umask applies
+  }
+
   TEST_CASE("local: a nested directory syncs byte-identical, incrementally, and is repaired") {
     test::TempDir tmp;
     make_source_tree(tmp / "src");
@@ -133,6 +221,21 @@ TEST_SUITE("local") {
     result = sync_dir((tmp / "src").string(), tmp.path());
     CHECK(!result.ok);
     CHECK(!fs::exists(tmp / "src" / "copy"));
+  }
+
+  TEST_CASE("local: a directory with more files than the listing limit is refused") {
+    test::TempDir tmp;
+    for (int i = 0; i < 4; ++i) test::write_text_file(tmp / "src" / std::to_string(i), "x");
+    SyncJob job;
+    job.source = parse_source_uri((tmp / "src").string());
+    job.target = tmp / "dst";
+    job.source_settings.listing.max_objects = 3;
+    SyncProgress progress;
+    const SyncResult result = sync(job, progress);
+    CHECK(!result.ok);
+    CHECK(result.error.find("more than 3 files") != std::string::npos);
+    job.source_settings.listing.max_objects = 4;
+    CHECK(sync(job, progress).ok);
   }
 
   TEST_CASE("local: a missing source directory is a clear error") {

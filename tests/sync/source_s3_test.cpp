@@ -185,6 +185,76 @@ TEST_SUITE("s3") {
     CHECK(!fs::exists(e.tmp / "escape.txt"));
   }
 
+  TEST_CASE("s3: an object larger than listed is refused before its bytes are written") {
+    S3Env& e = env();
+    test::write_random_file(e.tmp / "oversize.bin", 4'000'000, 11);
+    e.server.put(kBucket, "oversize/big.bin", e.tmp / "oversize.bin");
+    e.server.understate("oversize/big.bin", 1000);
+    const SyncResult result = run(e.job(e.tmp / "t-oversize", "oversize/"));
+    CHECK(!result.ok);
+    CHECK(result.error.find("\"big.bin\"") != std::string::npos);
+    CHECK(result.error.find("1000 bytes listed") != std::string::npos);
+    CHECK(result.bytes_transferred <= 1000);
+    CHECK(!fs::exists(e.tmp / "t-oversize" / "big.bin"));
+    CHECK(test::partial_files(e.tmp / "t-oversize").empty());
+  }
+
+  TEST_CASE("s3: a listing answer over the size cap is refused") {
+    S3Env& e = env();
+    e.server.put(kBucket, "padded/a.txt", e.tmp / "sibling.bin");
+    e.server.pad_listings(17ULL << 20);  // one page of 17 MiB; the default cap is 16 MiB
+    const SyncResult result = run(e.job(e.tmp / "t-padded", "padded/"));
+    e.server.pad_listings(0);
+    CHECK(!result.ok);
+    CHECK(result.error.find("s3://models/padded/") != std::string::npos);
+    CHECK(result.error.find("16 MiB") != std::string::npos);
+    CHECK(!fs::exists(e.tmp / "t-padded" / "a.txt"));
+  }
+
+  TEST_CASE("s3: a listing with more objects than the limit is refused") {
+    S3Env& e = env();
+    SyncJob job = e.job(e.tmp / "t-many");
+    job.source_settings.listing.max_objects = 5;  // the model has 6
+    job.source_settings.s3->list_page_size = 2;
+    const SyncResult result = run(job);
+    CHECK(!result.ok);
+    CHECK(result.error.find("more than 5 objects") != std::string::npos);
+    CHECK(test::tree_digest(job.target).empty());
+  }
+
+  TEST_CASE("s3: a resumed transfer answered from the wrong offset is refused, then restarts") {
+    S3Env& e = env();
+    test::write_random_file(e.tmp / "misrange.bin", 20'000'000, 12);
+    e.server.put(kBucket, "misrange/big.bin", e.tmp / "misrange.bin");
+    SyncJob job = e.job(e.tmp / "t-misrange", "misrange/");
+    job.max_bytes_per_sec = 20'000'000;
+    SyncProgress progress;
+    std::stop_source stop;
+    SyncResult cancelled;
+    {
+      std::jthread syncing([&] { cancelled = sync(job, progress, stop.get_token()); });
+      CHECK(test::wait_until([&] {
+        return progress.bytes_done() >= 4'000'000 || progress.phase() == SyncPhase::failed;
+      }));
+      stop.request_stop();
+    }
+    REQUIRE(cancelled.cancelled);
+    REQUIRE(test::partial_files(job.target).size() == 1);
+
+    e.server.misrange("misrange/big.bin");  // the resume's Range is answered from byte 0
+    job.max_bytes_per_sec = 0;
+    const SyncResult refused = run(job);
+    CHECK(!refused.ok);
+    CHECK(refused.error.find("\"big.bin\"") != std::string::npos);
+    CHECK(refused.error.find("with bytes from 0") != std::string::npos);
+    CHECK(!fs::exists(job.target / "big.bin"));
+    CHECK(test::partial_files(job.target).empty());  // discarded: the next sync starts over
+
+    const SyncResult fresh = run(job);  // no Range this time
+    REQUIRE_MESSAGE(fresh.ok, fresh.error);
+    CHECK(test::sha256_file(job.target / "big.bin") == test::sha256_file(e.tmp / "misrange.bin"));
+  }
+
   TEST_CASE("s3: 5xx answers are retried") {
     S3Env& e = env();
     const std::string key = "weights/model-00002-of-00002.safetensors";

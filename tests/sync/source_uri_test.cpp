@@ -47,7 +47,8 @@ TEST_SUITE("unit") {
   }
 
   TEST_CASE("source_uri: http(s) needs a files list") {
-    auto uri = parse_source_uri("https://example.org/models/llama", {}, {"config.json", "a/b.bin"});
+    auto uri = parse_source_uri("https://example.org/models/llama", {},
+                                std::vector<std::string>{"config.json", "a/b.bin"});
     CHECK(uri.kind == SourceUri::Kind::http);
     CHECK(uri.base_url == "https://example.org/models/llama/");
     CHECK(uri.files.size() == 2);
@@ -55,6 +56,32 @@ TEST_SUITE("unit") {
     CHECK(error_of("https://example.org/m/?x=1", {}, {"a"}).find("query") != std::string::npos);
     CHECK(error_of("https://example.org/m/", {}, {"../etc/passwd"}).find("files[0]") !=
           std::string::npos);
+  }
+
+  TEST_CASE("source_uri: files entries may pin a SHA-256") {
+    const std::string digest(64, 'A');
+    auto uri =
+        parse_source_uri("https://example.org/m/", {},
+                         std::vector<mh::sync::SourceFile>{{"a.bin", digest}, {"b.json", ""}});
+    REQUIRE(uri.files.size() == 2);
+    CHECK(uri.files[0].sha256 == std::string(64, 'a'));  // lowered
+    CHECK(uri.files[1].sha256.empty());
+    CHECK(uri.keys() == std::vector<std::string>{"a.bin", "b.json"});
+    const auto bad = [](std::string sha256) {
+      try {
+        parse_source_uri("https://example.org/m/", {},
+                         std::vector<mh::sync::SourceFile>{{"ok.bin", ""}, {"a.bin", sha256}});
+      } catch (const std::invalid_argument& e) {
+        return std::string(e.what());
+      }
+      return std::string();
+    };
+    const std::string short_one = bad("abc");
+    CHECK(short_one.find("files[1]") != std::string::npos);
+    CHECK(short_one.find("\"a.bin\"") != std::string::npos);
+    CHECK(short_one.find("\"abc\"") != std::string::npos);
+    CHECK(!bad(std::string(63, 'a') + "g").empty());
+    CHECK(!bad(std::string(65, 'a')).empty());
   }
 
   TEST_CASE("source_uri: relative values resolve against the storage root") {

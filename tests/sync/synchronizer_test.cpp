@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <map>
@@ -29,7 +30,8 @@ class FakeSource final : public Source {
     std::string content;
     std::string version;
     bool with_md5 = false;
-    std::string wrong_md5;  // advertise this MD5 instead of the real one
+    std::string wrong_md5;    // advertise this MD5 instead of the real one
+    std::uint64_t extra = 0;  // fetch() sends this many bytes more than list() announces
   };
 
   void set(const std::string& key, std::string content, std::string version = "v1") {
@@ -95,9 +97,22 @@ class FakeSource final : public Source {
       throw cancelled_error();
     }
     sink.write(content.data() + from, content.size() - from);
+    std::uint64_t extra = 0;
+    {
+      std::lock_guard lock(mutex_);
+      extra = objects_.at(object.key).extra;
+    }
+    // A hostile source: more than it listed, in 64 KiB pieces, counting what the sink takes.
+    const std::string piece(64 * 1024, 'X');
+    for (std::uint64_t sent = 0; sent < extra; sent += piece.size()) {
+      sink.write(piece.data(), piece.size());
+      std::lock_guard lock(mutex_);
+      extra_accepted[object.key] += piece.size();
+    }
   }
 
   std::map<std::string, int> fetches;
+  std::map<std::string, std::uint64_t> extra_accepted;  // bytes past the listed size the sink took
   std::map<std::string, std::vector<std::uint64_t>> offsets;
 
  private:
@@ -201,6 +216,155 @@ TEST_SUITE("unit") {
     CHECK(!result.ok);
     CHECK(result.error.find("MD5 mismatch") != std::string::npos);
     CHECK(!fs::exists(tmp / "t" / "model.bin"));
+  }
+
+  TEST_CASE("synchronizer: a transfer stops as soon as it exceeds the listed size") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("ok.txt", "fine");
+    source.set("weights.bin", std::string(1000, 'w'));
+    source.at("weights.bin").extra = 50ULL << 20;  // 50 MiB more than listed
+    const SyncResult result = run(source, job_for(tmp / "t"));
+    CHECK(!result.ok);
+    CHECK(!result.cancelled);
+    CHECK(result.error.find("\"weights.bin\"") != std::string::npos);
+    CHECK(result.error.find("more than the 1000 bytes listed") != std::string::npos);
+    CHECK(source.extra_accepted["weights.bin"] == 0);
+    CHECK(source.fetches["weights.bin"] == 1);  // permanent: not retried
+    CHECK(result.bytes_transferred <= 1000 + 4);
+    CHECK(!fs::exists(tmp / "t" / "weights.bin"));
+    CHECK(test::partial_files(tmp / "t").empty());
+  }
+
+  TEST_CASE("synchronizer: a file pinned by SHA-256 is verified; a mismatch is permanent") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("config.json", "{}");
+    source.set("model.bin", "the real bytes");
+    SyncJob job = job_for(tmp / "t");
+    job.source = parse_source_uri(
+        "/fake/source", {},
+        std::vector<SourceFile>{{"config.json", files::sha256_hex("{}")},
+                                {"model.bin", files::sha256_hex("the expected bytes")}});
+    const SyncResult wrong = run(source, job);
+    CHECK(!wrong.ok);
+    CHECK(!wrong.cancelled);
+    CHECK(wrong.error.find("\"model.bin\"") != std::string::npos);
+    CHECK(wrong.error.find("SHA-256 mismatch") != std::string::npos);
+    CHECK(source.fetches["model.bin"] == 1);  // not retried
+    CHECK(!fs::exists(tmp / "t" / "model.bin"));
+    CHECK(test::partial_files(tmp / "t").empty());  // discarded
+    CHECK(read_sync_state(tmp / "t")->partials.empty());
+
+    source.set("model.bin", "the expected bytes");
+    const SyncResult right = run(source, job);
+    REQUIRE_MESSAGE(right.ok, right.error);
+    CHECK(test::read_file(tmp / "t" / "model.bin") == "the expected bytes");
+    CHECK(run(source, job).files_unchanged == 2);
+
+    // A new pin for the same remote version: the local copy no longer qualifies.
+    job.source.files[1].sha256 = files::sha256_hex("a third content");
+    const SyncResult repinned = run(source, job);
+    CHECK(!repinned.ok);
+    CHECK(repinned.error.find("SHA-256 mismatch") != std::string::npos);
+  }
+
+  TEST_CASE("synchronizer: a listed size over max_file_size fails before any transfer") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("small.txt", "fine");
+    source.set("huge.bin", std::string(5000, 'h'));
+    SyncJob job = job_for(tmp / "t");
+    job.max_file_size = 4096;
+    const SyncResult result = run(source, job);
+    CHECK(!result.ok);
+    CHECK(result.error.find("\"huge.bin\"") != std::string::npos);
+    CHECK(result.error.find("max_file_size") != std::string::npos);
+    CHECK(source.fetches.empty());
+    job.max_file_size = 5000;
+    CHECK(run(source, job).ok);
+  }
+
+  TEST_CASE("synchronizer: modes are configurable, and older copies are made private in place") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("dir/model.bin", "weights");
+    SyncJob job = job_for(tmp / "t");
+    job.file_mode = 0600;
+    job.dir_mode = 0700;
+    REQUIRE(run(source, job).ok);
+    const auto perms = [](const fs::path& p) {
+      return fs::status(p).permissions() & fs::perms::all;
+    };
+    CHECK(perms(tmp / "t") == fs::perms::owner_all);
+    CHECK(perms(tmp / "t" / "dir") == fs::perms::owner_all);
+    CHECK(perms(tmp / "t" / "dir" / "model.bin") ==
+          (fs::perms::owner_read | fs::perms::owner_write));
+
+    // As an older version left it: world-readable. The next sync fixes the mode, fetches nothing,
+    // and the one after still trusts the copy's stat.
+    fs::permissions(tmp / "t" / "dir" / "model.bin", static_cast<fs::perms>(0644));
+    const SyncResult fixed = run(source, job_for(tmp / "t"));
+    REQUIRE(fixed.ok);
+    CHECK(fixed.files_unchanged == 1);
+    CHECK(fixed.bytes_transferred == 0);
+    CHECK(perms(tmp / "t" / "dir" / "model.bin") == static_cast<fs::perms>(0640));
+    const SyncState state = *read_sync_state(tmp / "t");
+    struct stat st {};
+    REQUIRE(::stat((tmp / "t" / "dir" / "model.bin").c_str(), &st) == 0);
+    CHECK(state.files.at("dir/model.bin").ctime_ns ==
+          static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec);
+  }
+
+  TEST_CASE("synchronizer: keys read back from the state file are validated before use") {
+    test::TempDir tmp;
+    const fs::path target = tmp / "box" / "t";
+    test::write_text_file(tmp / "box" / "outside.txt", "not the sync's");
+    test::write_text_file(tmp / "box" / ".outside.txt.partial-0123456789ab",
+                          "not the sync's either");
+    FakeSource source;
+    source.set("a.txt", "alpha");
+    REQUIRE(run(source, job_for(target)).ok);
+    // A tampered state file claims files outside the target as the sync's own.
+    SyncState state = *read_sync_state(target);
+    state.files["../outside.txt"] = FileRecord{14, "v1", std::string(64, '0'), 1, 1};
+    state.files["/etc/hostname"] = FileRecord{1, "v1", std::string(64, '0'), 1, 1};
+    state.partials["../outside"] = PartialRecord{"../.outside.txt.partial-0123456789ab", "v1", 100};
+    {
+      files::UniqueFd dir(::open(target.c_str(), O_RDONLY | O_DIRECTORY));
+      save_state(dir.get(), state);
+    }
+    const SyncResult result = run(source, job_for(target));
+    REQUIRE_MESSAGE(result.ok, result.error);
+    CHECK(result.files_deleted == 0);
+    CHECK(test::read_file(tmp / "box" / "outside.txt") == "not the sync's");
+    CHECK(fs::exists(tmp / "box" / ".outside.txt.partial-0123456789ab"));
+    const SyncState after = *read_sync_state(target);
+    CHECK(after.files.size() == 1);
+    CHECK(after.files.contains("a.txt"));
+    CHECK(after.partials.empty());
+    // The parser drops them too, for every reader of the state file.
+    CHECK(state_from_json(state_to_json(state)).files.size() == 1);
+  }
+
+  TEST_CASE("synchronizer: a partial download is private from its first byte") {
+    test::TempDir tmp;
+    FakeSource source;
+    source.set("slow.bin", std::string(100000, 's'));
+    source.block("slow.bin");
+    SyncProgress progress;
+    std::stop_source stop;
+    SyncResult result;
+    std::jthread syncing(
+        [&] { result = sync_from(source, job_for(tmp / "t"), progress, stop.get_token()); });
+    REQUIRE(test::wait_until([&] { return progress.bytes_done() >= 10; }));
+    const auto partials = test::partial_files(tmp / "t");
+    REQUIRE(partials.size() == 1);
+    CHECK((fs::status(tmp / "t" / partials[0]).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+    stop.request_stop();
+    syncing.join();
+    CHECK(result.cancelled);
   }
 
   TEST_CASE("synchronizer: cancellation leaves no file under its real name") {
@@ -328,7 +492,8 @@ TEST_SUITE("unit") {
     result = run(filtered, job);
     CHECK(result.ok);
     CHECK(!fs::exists(tmp / "u" / "extra.bin"));
-    job.source = parse_source_uri("/fake/source", {}, {"config.json", "missing.bin"});
+    job.source = parse_source_uri("/fake/source", {},
+                                  std::vector<std::string>{"config.json", "missing.bin"});
     result = run(filtered, job);
     CHECK(!result.ok);
     CHECK(result.error.find("\"missing.bin\"") != std::string::npos);

@@ -264,6 +264,24 @@ void S3rverProcess::fault(const std::string& key_suffix, int status, int count) 
                        "&count=" + std::to_string(count));
 }
 
+void S3rverProcess::redirect(const std::string& key_suffix, const std::string& location,
+                             int status) {
+  control("redirect", "key=" + url_encode(key_suffix) + "&location=" + url_encode(location) +
+                          "&status=" + std::to_string(status));
+}
+
+void S3rverProcess::pad_listings(std::uint64_t bytes) {
+  control("pad-listings", "bytes=" + std::to_string(bytes));
+}
+
+void S3rverProcess::understate(const std::string& key_suffix, std::uint64_t size) {
+  control("understate", "key=" + url_encode(key_suffix) + "&size=" + std::to_string(size));
+}
+
+void S3rverProcess::misrange(const std::string& key_suffix) {
+  control("misrange", "key=" + url_encode(key_suffix));
+}
+
 int S3rverProcess::requests(const std::string& key_suffix) {
   return std::stoi(control("requests", "key=" + url_encode(key_suffix)));
 }

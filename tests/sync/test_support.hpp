@@ -71,6 +71,15 @@ class S3rverProcess {
   void remove(const std::string& bucket, const std::string& key);
   void fault(const std::string& key_suffix, int status, int count);
   int requests(const std::string& key_suffix);
+  // GET and HEAD of keys ending in `key_suffix` answer `status` with Location: `location`
+  // ("" clears the rule).
+  void redirect(const std::string& key_suffix, const std::string& location, int status = 302);
+  // Listing answers get `bytes` of trailing whitespace (0: off).
+  void pad_listings(std::uint64_t bytes);
+  // Listing answers claim `size` bytes for keys ending in `key_suffix`; GET sends them all.
+  void understate(const std::string& key_suffix, std::uint64_t size);
+  // A ranged GET of keys ending in `key_suffix` is answered from byte 0 instead.
+  void misrange(const std::string& key_suffix);
 
   static constexpr const char* kAccessKey = "AKIDSYNCTEST";
   static constexpr const char* kSecret = "wJalr/XUtnFEMI+K7MDENG/bPxRfiCYSECRET";

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 
 #include "sync/sources/s3_xml.hpp"
@@ -22,16 +23,101 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
+// "16 MiB" for whole MiB, else bytes.
+std::string size_text(std::uint64_t bytes) {
+  if (bytes >= (1 << 20) && bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+bool is_redirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// The absolute URL a Location header names, resolved against the URL that answered; "" when
+// malformed. (Without CURLOPT_FOLLOWLOCATION libcurl only reports redirects: each hop is checked
+// against the request's policy before it is taken.)
+std::string resolve_location(const std::string& base, const std::string& location) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> url(curl_url(), &curl_url_cleanup);
+  char* text = nullptr;
+  if (!url || curl_url_set(url.get(), CURLUPART_URL, base.c_str(), 0) != CURLUE_OK ||
+      curl_url_set(url.get(), CURLUPART_URL, location.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(url.get(), CURLUPART_URL, &text, 0) != CURLUE_OK || text == nullptr) {
+    return {};
+  }
+  std::string resolved(text);
+  curl_free(text);
+  return resolved;
+}
+
 // Everything the callbacks need; exceptions are parked here, never thrown through libcurl.
 struct TransferContext {
   CURL* curl = nullptr;
   ByteSink* sink = nullptr;
   const std::stop_token* stop = nullptr;
   HttpResponse* response = nullptr;
+  const std::string* url = nullptr;
+  std::size_t max_body_bytes = 0;
   bool status_checked = false;
   bool to_sink = false;
   std::exception_ptr error;
 };
+
+// "bytes 100-199/1000" -> {100, 1000}; total -1 for "*"; nullopt when malformed.
+std::optional<std::pair<std::uint64_t, std::int64_t>> parse_content_range(std::string_view text) {
+  if (!text.starts_with("bytes ")) return std::nullopt;
+  text.remove_prefix(6);
+  const std::size_t dash = text.find('-');
+  const std::size_t slash = text.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
+    return std::nullopt;
+  }
+  std::uint64_t first = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + dash, first);
+  if (ec != std::errc() || end != text.data() + dash) return std::nullopt;
+  const std::string_view total_text = text.substr(slash + 1);
+  if (total_text == "*") return std::pair{first, std::int64_t{-1}};
+  std::uint64_t total = 0;
+  auto [total_end, total_ec] =
+      std::from_chars(total_text.data(), total_text.data() + total_text.size(), total);
+  if (total_ec != std::errc() || total_end != total_text.data() + total_text.size()) {
+    return std::nullopt;
+  }
+  return std::pair{first, static_cast<std::int64_t>(total)};
+}
+
+// A 2xx answer is about to go to the sink: check that it continues the sink where it stands and
+// cannot grow the object past what was listed. Runs before the first byte is written.
+void check_answer_fits(const TransferContext& ctx, long status) {
+  ByteSink& sink = *ctx.sink;
+  const std::uint64_t limit = sink.size_limit();
+  std::uint64_t start = 0;
+  if (status == 206) {
+    const auto header = ctx.response->headers.find("content-range");
+    const auto range =
+        header == ctx.response->headers.end() ? std::nullopt : parse_content_range(header->second);
+    if (!range || range->first != sink.offset()) {
+      throw permanent_error("the server answered a request for the bytes from " +
+                            std::to_string(sink.offset()) + " with " +
+                            (range ? "bytes from " + std::to_string(range->first)
+                                   : std::string("no usable Content-Range")));
+    }
+    start = range->first;
+    if (range->second >= 0 && limit != UINT64_MAX &&
+        static_cast<std::uint64_t>(range->second) != limit) {
+      throw permanent_error("the object now has " + std::to_string(range->second) +
+                            " bytes, not the " + std::to_string(limit) +
+                            " bytes listed: it changed during the sync; sync again");
+    }
+  }
+  curl_off_t length = -1;
+  curl_easy_getinfo(ctx.curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+  if (length >= 0 && limit != UINT64_MAX &&
+      (start > limit || static_cast<std::uint64_t>(length) > limit - start)) {
+    throw permanent_error("the answer announces " +
+                          std::to_string(start + static_cast<std::uint64_t>(length)) +
+                          " bytes, more than the " + std::to_string(limit) + " bytes listed");
+  }
+}
 
 std::size_t on_body(char* data, std::size_t one, std::size_t n, void* user) {
   auto* ctx = static_cast<TransferContext*>(user);
@@ -44,11 +130,19 @@ std::size_t on_body(char* data, std::size_t one, std::size_t n, void* user) {
       ctx->to_sink = ctx->sink != nullptr && is_success(status);
       // A full body (200) to a request that asked for the rest (Range): start over.
       if (ctx->to_sink && status == 200 && ctx->sink->offset() > 0) ctx->sink->restart();
+      if (ctx->to_sink) check_answer_fits(*ctx, status);
     }
+    std::string& body = ctx->response->body;
     if (ctx->to_sink) {
       ctx->sink->write(data, size);
-    } else if (ctx->response->body.size() < kMaxErrorBody || ctx->sink == nullptr) {
-      ctx->response->body.append(data, size);
+    } else if (ctx->sink == nullptr) {
+      if (size > ctx->max_body_bytes - std::min(body.size(), ctx->max_body_bytes)) {
+        throw permanent_error(*ctx->url + ": the answer is larger than " +
+                              size_text(ctx->max_body_bytes));
+      }
+      body.append(data, size);
+    } else if (body.size() < kMaxErrorBody) {
+      body.append(data, size);
     }
     return size;
   } catch (...) {
@@ -156,6 +250,27 @@ bool is_success(long status) {
 
 HttpResponse HttpClient::perform(const HttpRequest& request, ByteSink* sink,
                                  const std::stop_token& stop) {
+  std::string url = request.url;
+  for (int hops = 0;; ++hops) {
+    HttpResponse response = perform_once(request, url, sink, stop);
+    if (!request.redirects || !is_redirect(response.status)) return response;
+    const auto location = response.headers.find("location");
+    if (location == response.headers.end()) return response;  // a 3xx without a target: an error
+    std::string target = resolve_location(url, location->second);
+    if (target.empty()) throw permanent_error(request.url + ": redirect to a malformed URL");
+    if (std::string why = redirect_refusal(url, target, *request.redirects); !why.empty()) {
+      throw permanent_error(request.url + ": " + why);
+    }
+    if (hops >= request.redirects->max_redirects) {
+      throw permanent_error(request.url + ": more than " +
+                            std::to_string(request.redirects->max_redirects) + " redirects");
+    }
+    url = std::move(target);
+  }
+}
+
+HttpResponse HttpClient::perform_once(const HttpRequest& request, const std::string& url,
+                                      ByteSink* sink, const std::stop_token& stop) {
   CURL* curl = pool_->take();
   struct Return {
     Pool* pool;
@@ -169,6 +284,8 @@ HttpResponse HttpClient::perform(const HttpRequest& request, ByteSink* sink,
   ctx.sink = sink;
   ctx.stop = &stop;
   ctx.response = &response;
+  ctx.url = &request.url;
+  ctx.max_body_bytes = request.max_body_bytes;
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const std::string& header : request.headers) {
@@ -178,7 +295,11 @@ HttpResponse HttpClient::perform(const HttpRequest& request, ByteSink* sink,
     headers.reset(appended);
   }
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  // Only the schemes a source may use, for the request and (were curl to follow) redirects.
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -196,10 +317,6 @@ HttpResponse HttpClient::perform(const HttpRequest& request, ByteSink* sink,
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, nullptr);  // bytes as stored, no decoding
   if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (request.follow_redirects) {
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-  }
   if (!request.aws_sigv4.empty()) {
     curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
     curl_easy_setopt(curl, CURLOPT_USERPWD, request.user_password.c_str());

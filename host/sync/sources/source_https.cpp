@@ -5,8 +5,9 @@
 
 namespace mh::sync {
 
-HttpsSource::HttpsSource(std::string base_url, std::vector<std::string> files)
-    : base_url_(std::move(base_url)), files_(std::move(files)) {}
+HttpsSource::HttpsSource(std::string base_url, std::vector<std::string> files,
+                         RedirectPolicy redirects)
+    : base_url_(std::move(base_url)), files_(std::move(files)), redirects_(std::move(redirects)) {}
 
 std::string HttpsSource::url_of(const std::string& key) const {
   return base_url_ + aws_uri_encode(key, true);
@@ -18,7 +19,7 @@ std::vector<RemoteObject> HttpsSource::list(const std::stop_token& stop) {
     HttpRequest request;
     request.method = "HEAD";
     request.url = url_of(key);
-    request.follow_redirects = true;
+    request.redirects = redirects_;
     HttpResponse response = http_.perform(request, nullptr, stop);
     if (!is_success(response.status)) throw status_error(response, request.url);
     if (response.content_length < 0) {
@@ -44,7 +45,7 @@ std::vector<RemoteObject> HttpsSource::list(const std::stop_token& stop) {
 void HttpsSource::fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) {
   HttpRequest request;
   request.url = url_of(object.key);
-  request.follow_redirects = true;
+  request.redirects = redirects_;
   if (sink.offset() > 0) {
     request.headers.push_back("Range: bytes=" + std::to_string(sink.offset()) + "-");
     if (!object.version.starts_with("size:")) {

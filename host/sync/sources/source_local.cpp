@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -29,16 +30,50 @@ bool is_sync_artifact(const std::string& name) {
          (name.starts_with('.') && name.find(files::kPartialMarker) != std::string::npos);
 }
 
+// `path` (absolute, lexically normal, no symlinks) is `root` or below it.
+bool is_within(const fs::path& path, const fs::path& root) {
+  const auto [end, _] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
+  return end == root.end();
+}
+
+fs::path canonical_root(const fs::path& root) {
+  std::error_code ec;
+  fs::path canonical = fs::canonical(root, ec);
+  if (ec || !fs::is_directory(canonical, ec)) {
+    throw permanent_error("source directory " + root.string() + " does not exist or is not a " +
+                          "directory");
+  }
+  return canonical;
+}
+
+[[noreturn]] void refuse_outside(const std::string& key, const fs::path& root) {
+  throw permanent_error("\"" + key + "\": a symbolic link to a file outside the source directory " +
+                        root.string() + "; refused (links that stay inside it are followed)");
+}
+
+// Whether the file open on `fd` (opened through `path`) lies inside `root` (canonical). The
+// kernel's name for the descriptor says where the opened file really is, whatever links were
+// swapped meanwhile; without /proc, the file at the canonical path must be the very one open.
+bool fd_is_within(int fd, const fs::path& path, const fs::path& root) {
+  std::error_code ec;
+  const fs::path actual = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), ec);
+  if (!ec && actual.is_absolute()) return is_within(actual.lexically_normal(), root);
+  const fs::path resolved = fs::canonical(path, ec);
+  if (ec || !is_within(resolved, root)) return false;
+  struct stat opened {};
+  struct stat named {};
+  return ::fstat(fd, &opened) == 0 && ::stat(resolved.c_str(), &named) == 0 &&
+         opened.st_dev == named.st_dev && opened.st_ino == named.st_ino;
+}
+
 }  // namespace
 
-LocalSource::LocalSource(fs::path root) : root_(std::move(root)) {}
+LocalSource::LocalSource(fs::path root, ListingLimits limits)
+    : root_(std::move(root)), limits_(limits) {}
 
 std::vector<RemoteObject> LocalSource::list(const std::stop_token& stop) {
   std::error_code ec;
-  if (!fs::is_directory(root_, ec)) {
-    throw permanent_error("source directory " + root_.string() + " does not exist or is not a " +
-                          "directory");
-  }
+  const fs::path root = canonical_root(root_);
   std::vector<RemoteObject> objects;
   fs::recursive_directory_iterator it(root_, fs::directory_options::none, ec), end;
   if (ec) throw permanent_error("cannot read " + root_.string() + ": " + ec.message());
@@ -66,6 +101,15 @@ std::vector<RemoteObject> LocalSource::list(const std::stop_token& stop) {
     if (!S_ISREG(st.st_mode)) continue;
     RemoteObject object;
     object.key = path.lexically_relative(root_).generic_string();
+    if (S_ISLNK(lst.st_mode)) {
+      const fs::path target = fs::canonical(path, ec);
+      if (ec || !is_within(target, root)) refuse_outside(object.key, root_);
+    }
+    if (objects.size() >= limits_.max_objects) {
+      throw permanent_error("source directory " + root_.string() + " holds more than " +
+                            std::to_string(limits_.max_objects) +
+                            " files (the listing limit); sync a directory further down");
+    }
     object.size = static_cast<std::uint64_t>(st.st_size);
     object.version = mtime_version(st);
     objects.push_back(std::move(object));
@@ -75,14 +119,19 @@ std::vector<RemoteObject> LocalSource::list(const std::stop_token& stop) {
 
 void LocalSource::fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) {
   const fs::path path = root_ / object.key;
-  files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO swapped in after the listing must not hang the open; it fails S_ISREG.
+  files::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (!fd) {
     const std::string why = std::strerror(errno);
     if (errno == ENOENT) throw permanent_error(path.string() + ": vanished since listing");
     throw permanent_error("cannot open " + path.string() + ": " + why);
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || mtime_version(st) != object.version ||
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw permanent_error(path.string() + ": no longer a regular file; sync again");
+  }
+  if (!fd_is_within(fd.get(), path, canonical_root(root_))) refuse_outside(object.key, root_);
+  if (mtime_version(st) != object.version ||
       static_cast<std::uint64_t>(st.st_size) != object.size) {
     throw permanent_error(path.string() + ": changed since listing; sync again");
   }

@@ -33,8 +33,12 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-S3Source::S3Source(std::string bucket, std::string prefix, S3Settings settings)
-    : bucket_(std::move(bucket)), prefix_(std::move(prefix)), settings_(std::move(settings)) {
+S3Source::S3Source(std::string bucket, std::string prefix, S3Settings settings,
+                   ListingLimits limits)
+    : bucket_(std::move(bucket)),
+      prefix_(std::move(prefix)),
+      settings_(std::move(settings)),
+      limits_(limits) {
   while (!settings_.endpoint.empty() && settings_.endpoint.back() == '/') {
     settings_.endpoint.pop_back();
   }
@@ -68,7 +72,14 @@ std::vector<RemoteObject> S3Source::list(const std::stop_token& stop) {
   for (int page_number = 1;; ++page_number) {
     HttpRequest request = signed_request(
         list_objects_v2_url(settings_.endpoint, bucket_, prefix_, token, settings_.list_page_size));
-    HttpResponse response = http_.perform(request, nullptr, stop);
+    request.max_body_bytes = limits_.max_page_bytes;
+    HttpResponse response;
+    try {
+      response = http_.perform(request, nullptr, stop);
+    } catch (const SyncError& e) {
+      if (e.kind() != ErrorKind::permanent) throw;  // retried by the caller as it is
+      throw permanent_error("listing " + where + ": " + e.what());
+    }
     if (!is_success(response.status)) throw status_error(response, "listing " + where);
     ListPage page;
     try {
@@ -83,6 +94,11 @@ std::vector<RemoteObject> S3Source::list(const std::stop_token& stop) {
       }
       std::string key = listed.key.substr(prefix_.size());
       if (key.empty() || key.back() == '/') continue;  // "directory" marker objects
+      if (objects.size() >= limits_.max_objects) {
+        throw permanent_error("listing " + where + ": more than " +
+                              std::to_string(limits_.max_objects) +
+                              " objects (the listing limit); sync a prefix further down");
+      }
       RemoteObject object;
       object.key = std::move(key);
       object.size = listed.size;

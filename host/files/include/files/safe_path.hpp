@@ -36,11 +36,17 @@ bool is_partial_of(std::string_view entry, std::string_view file_name);
 // "a/b/c.bin" -> {"a/b", "c.bin"}; "c.bin" -> {"", "c.bin"}.
 std::pair<std::string_view, std::string_view> split_key(std::string_view key);
 
+// Modes of what a sync creates: private to the service's user and group by default. Applied
+// exactly (fchmod), whatever the process umask, so a cache never ends up world-readable.
+inline constexpr mode_t kPrivateFileMode = 0640;
+inline constexpr mode_t kPrivateDirMode = 0750;
+
 class TargetDir {
  public:
-  // Creates the directory (and parents) when missing, then holds it open.
+  // Creates the directory when missing (its missing parents with the default mode, the directory
+  // itself with `dir_mode`), then holds it open. Directories open_dir() creates get `dir_mode`.
   // Throws SyncError (permanent) with the path and the reason.
-  explicit TargetDir(const std::filesystem::path& root);
+  explicit TargetDir(const std::filesystem::path& root, mode_t dir_mode = kPrivateDirMode);
 
   const std::filesystem::path& root() const { return root_; }
   int fd() const { return fd_.get(); }
@@ -56,6 +62,7 @@ class TargetDir {
 
  private:
   std::filesystem::path root_;
+  mode_t dir_mode_;
   UniqueFd fd_;
 };
 

@@ -2,6 +2,9 @@
 // directory (so the closing rename is atomic and never crosses a filesystem). It hashes what it
 // receives, reports progress, honours a rate limit and the stop token, and on commit() fsyncs,
 // renames over the real name and fsyncs the directory. Until then the real name is untouched.
+// It is private from its first byte (file_mode, applied exactly), and never holds more than
+// max_size bytes: write() refuses the piece that would pass it, so a source sending more than it
+// listed cannot fill the disk.
 #pragma once
 
 #include <sys/stat.h>
@@ -13,6 +16,7 @@
 #include <string>
 
 #include "files/hashing.hpp"
+#include "files/safe_path.hpp"
 #include "files/unique_fd.hpp"
 #include "sync/source.hpp"
 
@@ -23,6 +27,8 @@ struct PartialFileOptions {
   std::uint64_t max_bytes_per_sec = 0;         // 0: unlimited
   std::stop_token stop;                        // write() throws cancelled once requested
   bool md5 = false;                            // also compute MD5 (when the source gives one)
+  mode_t file_mode = files::kPrivateFileMode;  // the partial's mode, and so the final file's
+  std::uint64_t max_size = UINT64_MAX;         // the object's listed size
 };
 
 class PartialFile final : public ByteSink {
@@ -30,6 +36,7 @@ class PartialFile final : public ByteSink {
   // A new, empty partial for `file_name` in the directory `dir`.
   static PartialFile create(files::UniqueFd dir, std::string file_name, PartialFileOptions options);
   // An existing partial `partial` (from an interrupted run) to continue; re-hashes its bytes.
+  // Throws SyncError (permanent) when it is not a regular file or already exceeds max_size.
   static PartialFile resume(files::UniqueFd dir, std::string file_name, std::string partial,
                             PartialFileOptions options);
 
@@ -40,6 +47,7 @@ class PartialFile final : public ByteSink {
   void write(const char* data, std::size_t size) override;
   void restart() override;
   std::uint64_t offset() const override { return size_; }
+  std::uint64_t size_limit() const override { return options_.max_size; }
 
   std::string sha256() const { return sha256_.hex_digest(); }
   std::string md5() const { return md5_.hex_digest(); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sync/source_uri.hpp"
+#include "sync/sources/redirect_policy.hpp"
 #include "sync/sources/s3_settings.hpp"
 
 namespace mh::sync {
@@ -33,6 +34,9 @@ class ByteSink {
   virtual void restart() = 0;
   // Bytes held so far: where a fetch starts (resuming with a Range request when > 0).
   virtual std::uint64_t offset() const = 0;
+  // The most bytes the object may have in all (the size its listing announced). write() refuses
+  // bytes past it, and a source refuses an answer that announces more before writing any.
+  virtual std::uint64_t size_limit() const { return UINT64_MAX; }
 };
 
 // Every method may be called from several threads at once (parallel transfers).
@@ -48,8 +52,17 @@ class Source {
   virtual void fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) = 0;
 };
 
+// Bounds on what a listing may hold in memory; a source that exceeds one fails the listing with a
+// permanent error naming the limit.
+struct ListingLimits {
+  std::size_t max_objects = 100'000;              // objects in one listing (all pages together)
+  std::size_t max_page_bytes = 16 * 1024 * 1024;  // one S3 ListObjectsV2 answer body
+};
+
 struct SourceSettings {
-  std::optional<S3Settings> s3;  // unset: S3Settings::from_env() when an S3 source is made
+  std::optional<S3Settings> s3;           // unset: S3Settings::from_env() when an S3 source is made
+  RedirectPolicy https_redirects{5, {}};  // for HTTP(S) sources: same host, never https -> http
+  ListingLimits listing;
 };
 
 std::unique_ptr<Source> make_source(const SourceUri& uri, const SourceSettings& settings = {});

@@ -5,11 +5,15 @@
 // state are the user's: a sync never deletes them.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+
+#include "files/safe_path.hpp"
 
 namespace mh::sync {
 
@@ -40,14 +44,22 @@ struct SyncState {
 std::string content_fingerprint(const std::map<std::string, FileRecord>& files);
 
 std::string state_to_json(const SyncState& state);
-// Throws std::runtime_error on malformed text.
+// Throws std::runtime_error on malformed text. The file lives in a directory others may write to,
+// so nothing in it is trusted: a record whose key fails files::validate_key (or a partial record
+// whose file is not a partial of its key in the key's own directory) is dropped with a warning,
+// and a later sync never stats, resumes or deletes anything by it.
 SyncState state_from_json(std::string_view text);
 
+// The state file is read whole; one larger than this is ignored as malformed.
+inline constexpr std::size_t kMaxStateFileBytes = 64 * 1024 * 1024;
+
 // Reads the state file in the directory `dir_fd`; an absent file is an empty state, and an
-// unreadable or malformed one is logged and treated as empty (everything gets verified again).
+// unreadable, oversized or malformed one is logged and treated as empty (everything gets verified
+// again).
 SyncState load_state(int dir_fd);
-// Writes atomically: temporary file, fsync, rename, fsync of the directory. Throws SyncError.
-void save_state(int dir_fd, const SyncState& state);
+// Writes atomically: temporary file (mode `mode`), fsync, rename, fsync of the directory. Throws
+// SyncError.
+void save_state(int dir_fd, const SyncState& state, mode_t mode = files::kPrivateFileMode);
 
 // The state of a target directory, for callers outside a sync (hostd's status, or checking which
 // source a cache directory holds); nullopt when it has none.

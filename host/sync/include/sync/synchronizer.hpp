@@ -10,6 +10,11 @@
 // A failure or a kill at any point leaves every real file name either absent, the old complete
 // copy or the new complete copy. Interrupted downloads are kept (fsynced, recorded) and resumed
 // by the next sync if the remote object is unchanged; stray partials are removed.
+//
+// Nothing a source says is trusted further than that: a transfer never grows past the size the
+// listing announced, a listed size over max_file_size, a listing past its limits (SourceSettings),
+// a redirect the policy refuses, or a file whose pinned SHA-256 differs fails with a permanent
+// error naming the key; what the sync creates is private (file_mode, dir_mode).
 #pragma once
 
 #include <chrono>
@@ -18,6 +23,7 @@
 #include <stop_token>
 #include <string>
 
+#include "files/safe_path.hpp"
 #include "sync/retry.hpp"
 #include "sync/source.hpp"
 #include "sync/source_uri.hpp"
@@ -33,6 +39,14 @@ struct SyncJob {
   RetryPolicy retry;               // for listing and for each file
   bool verify_all = false;         // re-hash every local file, not only those whose stat changed
   std::uint64_t max_bytes_per_sec = 0;  // per transfer, 0 = unlimited (tests slow transfers down)
+  // Modes of what the sync creates: files (partials included), the directories below the target,
+  // and the target itself when the sync makes it. Applied exactly, whatever the umask; files
+  // already synced with another mode get it at the next sync.
+  mode_t file_mode = files::kPrivateFileMode;  // 0640
+  mode_t dir_mode = files::kPrivateDirMode;    // 0750
+  // The largest file the sync accepts: a listing that announces a bigger one fails before any
+  // transfer (naming the key). A transfer itself never exceeds the size its listing announced.
+  std::uint64_t max_file_size = std::uint64_t{1} << 40;  // 1 TiB
 };
 
 struct SyncResult {

@@ -12,10 +12,11 @@ namespace mh::sync {
 
 // version = ETag (LastModified where a store omits it). A single-part ETag (32 hex digits, no '-')
 // is the object's MD5 and is verified after the transfer; multipart ETags are not digests and only
-// detect change.
+// detect change. A listing answer larger than limits.max_page_bytes, or more objects in all than
+// limits.max_objects, fails the listing (permanent): a hostile store cannot exhaust memory.
 class S3Source final : public Source {
  public:
-  S3Source(std::string bucket, std::string prefix, S3Settings settings);
+  S3Source(std::string bucket, std::string prefix, S3Settings settings, ListingLimits limits = {});
 
   std::vector<RemoteObject> list(const std::stop_token& stop) override;
   void fetch(const RemoteObject& object, ByteSink& sink, const std::stop_token& stop) override;
@@ -26,6 +27,7 @@ class S3Source final : public Source {
   std::string bucket_;
   std::string prefix_;
   S3Settings settings_;
+  ListingLimits limits_;
   HttpClient http_;
 };
 
