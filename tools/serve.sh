@@ -7,7 +7,9 @@
 # put its files in $STORAGE/llama-1b-instruct/ (see README.md) before running this.
 #
 # Environment: LISTEN (default 127.0.0.1:8080), MODELHOST_BUILD_DIR (default build),
-# MODELHOST_SKIP_1B=1 to leave out the 2.5 GB llama-1b-instruct checkpoint.
+# MODELHOST_SKIP_1B=1 to leave out the 2.5 GB llama-1b-instruct checkpoint,
+# MODELHOST_ADMIN_SOCKET (default: hostd's and hostctl's own default, so a plain
+# `hostctl status` in another shell finds this hostd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -32,16 +34,27 @@ if [ "${MODELHOST_SKIP_1B:-0}" != 1 ] && [ ! -f "$storage/llama-1b-instruct/mode
 fi
 
 listen=${LISTEN:-127.0.0.1:8080}
-socket="$root/$build/hostd.sock"
+# The admin socket: the one hostctl looks for without flags (tools/hostctl/admin_endpoint.hpp),
+# unless MODELHOST_ADMIN_SOCKET names another; then hostctl needs that variable too.
+if [ -n "${MODELHOST_ADMIN_SOCKET:-}" ]; then
+  socket=$MODELHOST_ADMIN_SOCKET
+  hostctl="MODELHOST_ADMIN_SOCKET=$socket $build/tools/hostctl/hostctl"
+else
+  socket=${XDG_RUNTIME_DIR:+$XDG_RUNTIME_DIR/modelhost/admin.sock}
+  socket=${socket:-/tmp/modelhost-$(id -u)/admin.sock}
+  hostctl="$build/tools/hostctl/hostctl"
+fi
 cat <<TXT
 
-serve: hostd on http://$listen, models from manifests/, files from file://$storage/
+serve: hostd on http://$listen, models from manifests/, files from file://$storage/,
+       admin socket $socket
   curl -s http://$listen/v1/models
   curl -s http://$listen/v1/models/echo/predict -H 'content-type: application/json' -d '{"hello": "world"}'
   curl -s http://$listen/v1/models/llama-tiny/predict -H 'content-type: application/json' -d '{"prompt": "Hello", "max_new_tokens": 16}'
   curl -sN http://$listen/v1/chat/completions -H 'content-type: application/json' \\
        -d '{"model": "llama-tiny", "messages": [{"role": "user", "content": "Hi"}], "stream": true}'
-  $build/tools/hostctl/hostctl --admin-socket $socket status
+  $hostctl status
+  $hostctl reload --wait     # after changing manifests/
 Stop with Ctrl-C (hostd drains in-flight requests and cleans up every model).
 
 TXT

@@ -1,8 +1,10 @@
 /*
  * echo: the smallest complete modelhost plugin, in plain C11.
  *
- * It answers every request with the request body:
+ * It answers every request with the request body, whatever its route (any MH_ROUTE_* name;
+ * the reply says which):
  *   {"echo": <body>, "model": "<name>", "plugin": "echo", "version": "<version>", "route": "..."}
+ * It has no extensions (get_extension is NULL).
  * Its manifest "config" (and, per request, the body) can ask for behaviour the host's tests need:
  *   "init_delay_ms": N     init completes after N ms (the model is "loading" meanwhile)
  *   "fail_init": "text"    init fails with that message
@@ -12,6 +14,7 @@
  * immediate ones are answered inside predict.
  */
 #include <modelhost/plugin.h>
+#include <modelhost/version.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,8 +24,10 @@
 #include <string.h>
 #include <time.h>
 
+/* modelhost's own version (CMake's project version); the hot-reload tests build a copy that
+ * reports another one. */
 #ifndef ECHO_PLUGIN_VERSION
-#define ECHO_PLUGIN_VERSION "1.0.0"
+#define ECHO_PLUGIN_VERSION MODELHOST_VERSION
 #endif
 
 /* ---- a tiny reader for flat JSON objects: enough for this plugin's numeric and string keys.

@@ -1,5 +1,9 @@
 #include "chat_format.hpp"
 
+#include "model_config.hpp"
+
+#include <boost/json.hpp>
+
 #include <modelhost/plugin.hpp>
 
 #include <string_view>
@@ -56,6 +60,25 @@ std::vector<int64_t> format_llama3_chat(const Tokenizer& tokenizer,
     append_text(tokenizer, "\n\n", ids);
   }
   return ids;
+}
+
+bool declares_chat_template(std::string_view tokenizer_config_json) {
+  boost::system::error_code ec;
+  const boost::json::value config = boost::json::parse(tokenizer_config_json, ec);
+  if (ec || !config.is_object()) return false;
+  const boost::json::value* tmpl = config.as_object().if_contains("chat_template");
+  if (tmpl == nullptr) return false;
+  if (tmpl->is_string()) return !tmpl->as_string().empty();
+  return tmpl->is_array() && !tmpl->as_array().empty();
+}
+
+bool is_llama3_chat_model(const Tokenizer& tokenizer, const std::filesystem::path& model_dir) {
+  const std::filesystem::path config = model_dir / "tokenizer_config.json";
+  if (!std::filesystem::exists(config) || !declares_chat_template(read_text_file(config)))
+    return false;
+  for (std::string_view name : {"<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"})
+    if (!tokenizer.token_to_id(name)) return false;
+  return true;
 }
 
 }  // namespace mh::llama

@@ -4,8 +4,10 @@
 // predict hands the request to it at once — generation is queued on the model's scheduler
 // thread, so predict never blocks the host; cleanup destroys it, which finishes open
 // requests with MH_CANCELLED and releases the weights, the KV cache and GPU memory.
+// stats() makes plugin.hpp export the mh.plugin.stats/1 extension (the scheduler's counters).
 #include "llama_service.hpp"
 
+#include <modelhost/version.h>
 #include <modelhost/plugin.hpp>
 
 #include <filesystem>
@@ -36,11 +38,14 @@ class LlamaPlugin {
 
   void predict(mh::Request request, mh::Response& response) { service_->handle(request, response); }
 
+  // mh.plugin.stats/1: called on host threads beside running requests; atomic reads only.
+  std::string stats() const { return service_->stats_json(); }
+
  private:
   std::unique_ptr<mh::llama::LlamaService> service_;
 };
 
 }  // namespace
 
-MH_PLUGIN(LlamaPlugin, "llama", "1.0.0",
+MH_PLUGIN(LlamaPlugin, "llama", MODELHOST_VERSION,
           "Llama 3.x from Hugging Face files (safetensors) in libtorch, on the CPU or CUDA")

@@ -156,6 +156,7 @@ LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& confi
 
   defaults_.max_new_tokens = config.max_new_tokens;
   defaults_.generation = generation;
+  defaults_.chat_template = is_llama3_chat_model(*tokenizer_, model_dir);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (log_) {
@@ -164,7 +165,10 @@ LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& confi
              " layers, hidden " + std::to_string(model_config.hidden_size) + ", vocab " +
              std::to_string(model_config.vocab_size) + " on " + device_.str() + " " +
              std::string(c10::toString(dtype)) + ", max_batch " + std::to_string(max_batch) +
-             ", max_seq_len " + std::to_string(max_len) + " in " + std::to_string(seconds) + " s");
+             ", max_seq_len " + std::to_string(max_len) + " in " + std::to_string(seconds) +
+             " s; \"user_prompt\" is " +
+             (defaults_.chat_template ? "a user message in the Llama 3 chat format"
+                                      : "plain text (tokenizer_config.json has no chat_template)"));
   }
 }
 
@@ -207,7 +211,7 @@ void LlamaService::handle(const mh::Request& request, mh::Response& response) {
       throw mh::Error(MH_UNIMPLEMENTED,
                       "the llama plugin does not serve route \"" + std::string(request.route()) +
                           "\" (it serves predict, chat.completions, completions, tokenize, "
-                          "detokenize, stats)");
+                          "detokenize)");
     switch (*route) {
       case Route::kTokenize: {
         TokenizeRequest req = parse_tokenize_request(request.body());
@@ -235,9 +239,6 @@ void LlamaService::handle(const mh::Request& request, mh::Response& response) {
             bj::serialize(bj::object{{"text", tokenizer_->decode(ids, req.skip_special_tokens)}}));
         return;
       }
-      case Route::kStats:
-        response.finish(stats_json());
-        return;
       default:
         generate(request, response, *route);
         return;

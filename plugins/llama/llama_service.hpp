@@ -1,6 +1,6 @@
 // One served Llama model: loads the Hugging Face files, owns the tokenizer, the network and
-// the scheduler, and answers every route (predict, chat.completions, completions, tokenize,
-// detokenize, stats). The plugin glue (llama_plugin.cpp) only forwards to it.
+// the scheduler, answers every route (predict, chat.completions, completions, tokenize,
+// detokenize) and reports its counters. The plugin glue (llama_plugin.cpp) only forwards.
 #pragma once
 
 #include "generation/scheduler.hpp"
@@ -33,6 +33,11 @@ class LlamaService {
   // Never throws: failures finish the response with their status.
   void handle(const mh::Request& request, mh::Response& response);
 
+  // The counters as one JSON object: tokens_generated, requests_finished,
+  // requests_cancelled, active. Quick and thread-safe (atomic reads): the plugin serves it as
+  // its mh.plugin.stats/1 extension, on host threads, beside running requests.
+  std::string stats_json() const;
+
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Scheduler& scheduler() const { return *scheduler_; }
   const LlamaModel& model() const { return *model_; }
@@ -40,7 +45,6 @@ class LlamaService {
  private:
   void generate(const mh::Request& request, mh::Response& response, Route route);
   std::vector<int64_t> prompt_ids(const PromptInput& prompt) const;
-  std::string stats_json() const;
 
   std::string name_;
   LogFunction log_;

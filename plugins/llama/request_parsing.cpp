@@ -158,12 +158,11 @@ void parse_prompt(const bj::value& value, Route route, PromptInput& out) {
 }  // namespace
 
 std::optional<Route> parse_route(std::string_view route) {
-  if (route == "predict") return Route::kPredict;
-  if (route == "chat.completions") return Route::kChatCompletions;
-  if (route == "completions") return Route::kCompletions;
-  if (route == "tokenize") return Route::kTokenize;
-  if (route == "detokenize") return Route::kDetokenize;
-  if (route == "stats") return Route::kStats;
+  if (route == MH_ROUTE_PREDICT) return Route::kPredict;
+  if (route == MH_ROUTE_CHAT_COMPLETIONS) return Route::kChatCompletions;
+  if (route == MH_ROUTE_COMPLETIONS) return Route::kCompletions;
+  if (route == MH_ROUTE_TOKENIZE) return Route::kTokenize;
+  if (route == MH_ROUTE_DETOKENIZE) return Route::kDetokenize;
   return std::nullopt;
 }
 
@@ -178,6 +177,9 @@ GenerateRequest parse_generate_request(Route route, std::string_view text,
   const bj::value* messages = find(body, "messages");
   const bj::value* user_prompt = find(body, "user_prompt");
   const int given = (prompt ? 1 : 0) + (messages ? 1 : 0) + (user_prompt ? 1 : 0);
+  if (user_prompt && (route == Route::kChatCompletions || route == Route::kCompletions)) {
+    bad("user_prompt", "is a key of the predict route only (use \"messages\" or \"prompt\")");
+  }
   if (route == Route::kChatCompletions) {
     if (messages == nullptr) bad("messages", "is required");
     if (prompt) bad("prompt", "not allowed in a chat completion (use \"messages\")");
@@ -192,7 +194,12 @@ GenerateRequest parse_generate_request(Route route, std::string_view text,
   if (prompt) parse_prompt(*prompt, route, req.prompt);
   if (user_prompt) {
     if (!user_prompt->is_string()) bad("user_prompt", "a string", *user_prompt);
-    req.prompt.text = std::string(user_prompt->get_string());
+    std::string text(user_prompt->get_string());
+    if (defaults.chat_template) {
+      req.prompt.messages = std::vector<ChatMessage>{{"user", std::move(text)}};
+    } else {
+      req.prompt.text = std::move(text);
+    }
     req.answer_field = true;
   }
 

@@ -15,9 +15,11 @@
 
 namespace mh::llama {
 
-enum class Route { kPredict, kChatCompletions, kCompletions, kTokenize, kDetokenize, kStats };
+// The routes the plugin serves. Its counters are not a route: they are the plugin's
+// mh.plugin.stats/1 extension (llama_plugin.cpp).
+enum class Route { kPredict, kChatCompletions, kCompletions, kTokenize, kDetokenize };
 
-// The route string of the ABI ("predict", "chat.completions", ...); nullopt when unknown.
+// The route string of the ABI (MH_ROUTE_PREDICT, ...); nullopt when unknown.
 std::optional<Route> parse_route(std::string_view route);
 
 // What to generate from: exactly one of these is set.
@@ -40,9 +42,16 @@ struct GenerateRequest {
 struct RequestDefaults {
   int64_t max_new_tokens = 256;
   GenerationDefaults generation;  // generation_config.json
+  // The model is a chat (instruct) model: its tokenizer_config.json has a chat template and
+  // its tokenizer the Llama 3 header tokens. Then a predict body's "user_prompt" is one user
+  // message in the Llama 3 chat format, as an instruct model expects; otherwise plain text.
+  bool chat_template = false;
 };
 
-// For predict, chat.completions and completions.
+// For predict, chat.completions and completions. Predict takes exactly one of "prompt" (text
+// or token ids, used as they are), "messages" (the Llama 3 chat format) and "user_prompt"
+// (Practicus' shape: a user message, see RequestDefaults::chat_template; the reply has
+// "answer").
 GenerateRequest parse_generate_request(Route route, std::string_view body,
                                        const RequestDefaults& defaults);
 

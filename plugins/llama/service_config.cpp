@@ -35,9 +35,9 @@ ServiceConfig parse_service_config(std::string_view json_text, const LogFunction
   out.model_dir = json::get_string(config, "model_dir", where).value_or("");
   for (const auto& item : config) {
     const std::string_view key = item.key();
-    static constexpr std::string_view kKnown[] = {"device",      "dtype",          "max_batch",
-                                                  "max_seq_len", "max_new_tokens", "prefill_chunk",
-                                                  "cuda_graphs", "model_dir"};
+    static constexpr std::string_view kKnown[] = {
+        "device",        "dtype",       "max_batch", "max_seq_len",       "max_new_tokens",
+        "prefill_chunk", "cuda_graphs", "model_dir", "fused_projections", "rope_frequency_dtype"};
     bool known = key.empty() || key.front() == '_';
     for (std::string_view k : kKnown) known = known || key == k;
     if (!known && warn)

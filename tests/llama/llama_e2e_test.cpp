@@ -54,6 +54,15 @@ bj::object post_json(const std::string& target, const std::string& body) {
   return reply.json().as_object();
 }
 
+// The plugin's counters (its mh.plugin.stats/1 extension), as hostd serves them.
+bj::object stats() {
+  e2e::HttpResponse reply =
+      e2e::http_request(served().hostd.http(), "GET", "/v1/models/tiny/stats");
+  CAPTURE(reply.body);
+  REQUIRE(reply.status == 200);
+  return reply.json().as_object();
+}
+
 TEST_CASE("e2e.predict") {
   bj::object r =
       post_json("/v1/models/tiny/predict", R"({"prompt": "Hello", "max_new_tokens": 10})");
@@ -108,7 +117,7 @@ TEST_CASE("e2e.openai_chat_completions") {
 TEST_CASE("e2e.client_disconnect_stops_generation") {
   Served& s = served();
   const size_t before = s.hostd.count_in_log("stopped: cancelled");
-  const bj::object stats_before = post_json("/v1/models/tiny/stats", "{}");
+  const bj::object stats_before = stats();
   {
     e2e::HttpClient client(s.hostd.http());
     e2e::HttpResponse head = client.start_stream(
@@ -134,7 +143,7 @@ TEST_CASE("e2e.client_disconnect_stops_generation") {
 
   // The plugin's own counters, over HTTP: one more cancelled request, and far fewer than
   // 4,000 tokens generated since.
-  const bj::object stats_after = post_json("/v1/models/tiny/stats", "{}");
+  const bj::object stats_after = stats();
   CHECK(stats_after.at("requests_cancelled").to_number<int64_t>() ==
         stats_before.at("requests_cancelled").to_number<int64_t>() + 1);
   const int64_t tokens_since = stats_after.at("tokens_generated").to_number<int64_t>() -

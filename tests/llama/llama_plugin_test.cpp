@@ -1,6 +1,6 @@
 // The whole plugin through its C ABI, as hostd drives it: dlopen libmh_llama.so, init on a
-// tiny random checkpoint with the real Llama 3 tokenizer, then every route, streaming,
-// cancellation and cleanup.
+// tiny random checkpoint with the real Llama 3 tokenizer, then every route, the stats
+// extension, streaming, cancellation and cleanup.
 #include "sdk/recording_host.hpp"
 
 #include <boost/json.hpp>
@@ -8,7 +8,9 @@
 #include <doctest/doctest.h>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -74,10 +76,20 @@ struct Instance {
     REQUIRE(c->wait());
     return {c->status, c->final_body};
   }
+  // The counters, through the mh.plugin.stats/1 extension, as hostd reads them.
   bj::object stats() {
-    auto [status, body] = call("stats", "{}");
+    const auto* extension =
+        static_cast<const mh_plugin_stats*>(table->get_extension(MH_PLUGIN_STATS_EXTENSION));
+    REQUIRE(extension != nullptr);
+    std::string json;
+    const mh_status status = extension->read(
+        init.instance,
+        [](void* context, const char* data, size_t size) {
+          static_cast<std::string*>(context)->assign(data, size);
+        },
+        &json);
     REQUIRE(status == MH_OK);
-    return bj::parse(body).as_object();
+    return bj::parse(json).as_object();
   }
 };
 
@@ -140,17 +152,78 @@ TEST_CASE("plugin.predict") {
   CHECK(r.at("finish_reason").as_string() == "length");
   CHECK(r.at("usage").at("prompt_tokens").as_int64() == 2);
   CHECK(r.at("usage").at("completion_tokens").as_int64() == 8);
-  // The same prompt as ids, and Practicus' shape, give the same greedy text.
+  // The same prompt as ids gives the same greedy text.
   auto [s2, by_ids] = tiny().call("predict", R"({"prompt": [128000, 9906], "max_new_tokens": 8})");
   CHECK(json_of(by_ids).at("text") == r.at("text"));
+  // Practicus' shape: the tiny model's tokenizer_config.json has Llama 3's chat template, so
+  // "user_prompt" is one user message in the chat format, exactly as "messages" gives it.
   auto [s3, practicus] = tiny().call("predict", R"({"user_prompt": "Hello", "max_new_tokens": 8})");
-  CHECK(json_of(practicus).at("answer") == r.at("text"));
+  REQUIRE(s3 == MH_OK);
+  auto [s3m, as_messages] = tiny().call(
+      "predict", R"({"messages": [{"role": "user", "content": "Hello"}], "max_new_tokens": 8})");
+  REQUIRE(s3m == MH_OK);
+  CHECK(json_of(practicus).at("answer") == json_of(as_messages).at("text"));
+  CHECK(json_of(practicus).at("tokens") == json_of(as_messages).at("tokens"));
+  CHECK(json_of(practicus).at("usage").at("prompt_tokens") ==
+        json_of(as_messages).at("usage").at("prompt_tokens"));
+  CHECK(json_of(practicus).at("usage").at("prompt_tokens").as_int64() > 2);
   // Truss' shape.
   auto [s4, truss] = tiny().call(
       "predict", R"({"prompt": "Hello", "max_new_tokens": 8, "temperature": 0.8, "top_p": 0.9,
                      "top_k": 20, "seed": 3})");
   CHECK(s4 == MH_OK);
   CHECK(json_of(truss).at("tokens").as_array().size() == 8u);
+}
+
+TEST_CASE("plugin.user_prompt_without_chat_template_is_plain_text") {
+  // The same checkpoint without tokenizer_config.json: a base model, no chat template.
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("mh-llama-base-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  for (const auto& entry : std::filesystem::directory_iterator(MH_TINY_FULL_VOCAB_DIR)) {
+    if (entry.path().filename() != "tokenizer_config.json")
+      std::filesystem::create_symlink(entry.path(), dir / entry.path().filename());
+  }
+  {
+    Instance base(dir.string(), R"({"device": "cpu", "dtype": "float32", "max_batch": 2})");
+    REQUIRE(base.init.status == MH_OK);
+    auto [s1, plain] = base.call("predict", R"({"prompt": "Hello", "max_new_tokens": 6})");
+    auto [s2, practicus] = base.call("predict", R"({"user_prompt": "Hello", "max_new_tokens": 6})");
+    REQUIRE(s1 == MH_OK);
+    REQUIRE(s2 == MH_OK);
+    CHECK(json_of(practicus).at("answer") == json_of(plain).at("text"));
+    CHECK(json_of(practicus).at("usage").at("prompt_tokens") ==
+          json_of(plain).at("usage").at("prompt_tokens"));
+    CHECK(base.cleanup());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("plugin.stats_extension") {
+  const mh_plugin* table = plugin_table();
+  // (( )): doctest compares a function pointer but cannot print one.
+  REQUIRE((table->get_extension != nullptr));
+  CHECK(table->get_extension("mh.plugin.no-such-thing/1") == nullptr);
+  const auto* extension =
+      static_cast<const mh_plugin_stats*>(table->get_extension(MH_PLUGIN_STATS_EXTENSION));
+  REQUIRE(extension != nullptr);
+  CHECK(MH_HAS_FIELD(extension, mh_plugin_stats, read));
+  REQUIRE((extension->read != nullptr));
+
+  const bj::object before = tiny().stats();
+  for (const char* key : {"tokens_generated", "requests_finished", "requests_cancelled", "active"})
+    CHECK_MESSAGE(before.contains(key), key);
+  auto [status, body] =
+      tiny().call("predict", R"({"prompt": "Hi", "max_new_tokens": 3, "ignore_eos": true})");
+  REQUIRE(status == MH_OK);
+  const bj::object after = tiny().stats();
+  CHECK(after.at("requests_finished").as_int64() == before.at("requests_finished").as_int64() + 1);
+  CHECK(after.at("tokens_generated").as_int64() >= before.at("tokens_generated").as_int64() + 3);
+
+  // The counters are an extension now, not a route.
+  auto [route_status, message] = tiny().call("stats", "{}");
+  CHECK(route_status == MH_UNIMPLEMENTED);
 }
 
 TEST_CASE("plugin.predict_stream") {

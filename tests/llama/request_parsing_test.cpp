@@ -51,6 +51,20 @@ TEST_CASE("request.predict_shapes") {
       parse_generate_request(Route::kPredict, R"({"user_prompt": "Q?"})", {});
   CHECK(*practicus.prompt.text == "Q?");
   CHECK(practicus.answer_field);
+  // An instruct model (a chat template): "user_prompt" is one user message.
+  RequestDefaults instruct;
+  instruct.chat_template = true;
+  GenerateRequest chat_practicus =
+      parse_generate_request(Route::kPredict, R"({"user_prompt": "Q?"})", instruct);
+  CHECK_FALSE(chat_practicus.prompt.text.has_value());
+  REQUIRE(chat_practicus.prompt.messages.has_value());
+  REQUIRE(chat_practicus.prompt.messages->size() == 1u);
+  CHECK((*chat_practicus.prompt.messages)[0].role == "user");
+  CHECK((*chat_practicus.prompt.messages)[0].content == "Q?");
+  CHECK(chat_practicus.answer_field);
+  // "prompt" stays raw text, template or not.
+  CHECK(*parse_generate_request(Route::kPredict, R"({"prompt": "Q?"})", instruct).prompt.text ==
+        "Q?");
 
   GenerateRequest chat =
       parse_generate_request(Route::kPredict,
@@ -114,6 +128,9 @@ TEST_CASE("request.bad_parameters_are_named") {
   CHECK(names(C, R"({"messages": [{"role": "user", "content": "hi"}], "presence_penalty": 3})",
               "presence_penalty"));
   CHECK(names(C, R"({"model": "m"})", "messages"));
+  CHECK(names(C, R"({"messages": [{"role": "user", "content": "hi"}], "user_prompt": "x"})",
+              "user_prompt"));
+  CHECK(names(Route::kCompletions, R"({"prompt": "a", "user_prompt": "x"})", "user_prompt"));
   CHECK(names(C, R"({"messages": [{"role": "user", "content": "hi"}], "stream_options": 1})",
               "stream_options"));
   CHECK(names(Route::kCompletions, R"({"prompt": ["a", "b"]})", "prompt"));

@@ -1,6 +1,7 @@
 /* Compiles <modelhost/plugin.h> as strict C11 (-std=c11 -Wall -Wextra -pedantic -Werror) and
  * pins the version 1.0 layout from C as well. */
 #include <modelhost/plugin.h>
+#include <modelhost/version.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@ _Static_assert(offsetof(mh_request, struct_size) == 0, "struct_size first");
 _Static_assert(offsetof(mh_response, struct_size) == 0, "struct_size first");
 _Static_assert(offsetof(mh_host, struct_size) == 0, "struct_size first");
 _Static_assert(offsetof(mh_model_meta, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mh_plugin_stats, struct_size) == 0, "struct_size first");
+_Static_assert(offsetof(mh_plugin_stats, read) == 8, "mh.plugin.stats/1 layout");
+_Static_assert(sizeof(mh_plugin_stats) == 16, "mh.plugin.stats/1 layout");
 _Static_assert(MH_ABI_MAJOR_OF(MH_ABI_VERSION) == 1, "this is ABI 1");
 
 int main(void) {
@@ -23,6 +27,10 @@ int main(void) {
     puts("MH_HAS_FIELD accepted a field beyond struct_size");
     return 1;
   }
-  puts("plugin.h compiles as C11 and MH_HAS_FIELD works");
+  if (MODELHOST_VERSION[0] == '\0' || MODELHOST_VERSION_MAJOR < 1) {
+    puts("modelhost/version.h has no version");
+    return 1;
+  }
+  puts("plugin.h and version.h compile as C11 and MH_HAS_FIELD works");
   return 0;
 }

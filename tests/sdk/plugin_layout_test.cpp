@@ -4,6 +4,7 @@
 #include <modelhost/plugin.h>
 
 #include <cstddef>
+#include <string_view>
 #include <type_traits>
 
 static_assert(std::is_standard_layout_v<mh_plugin> && std::is_trivial_v<mh_plugin>);
@@ -52,11 +53,26 @@ static_assert(offsetof(mh_response, check_cancelled) == 24);
 static_assert(offsetof(mh_response, host_data) == 32);
 static_assert(sizeof(mh_response) == 40);
 
+// Extension tables (plugin.h, "Plugin extensions").
+static_assert(std::is_standard_layout_v<mh_plugin_stats> && std::is_trivial_v<mh_plugin_stats>);
+static_assert(offsetof(mh_plugin_stats, struct_size) == 0);
+static_assert(offsetof(mh_plugin_stats, read) == 8);
+static_assert(sizeof(mh_plugin_stats) == 16);
+
 TEST_CASE("ABI version macros pack and unpack major and minor") {
   CHECK(MH_ABI_MAKE_VERSION(1, 0) == 0x10000u);
   CHECK(MH_ABI_MAJOR_OF(MH_ABI_MAKE_VERSION(3, 7)) == 3u);
   CHECK(MH_ABI_MINOR_OF(MH_ABI_MAKE_VERSION(3, 7)) == 7u);
   CHECK(MH_ABI_MAJOR_OF(MH_ABI_VERSION) == MH_ABI_VERSION_MAJOR);
+}
+
+TEST_CASE("route names and extension ids are stable strings") {
+  CHECK(std::string_view(MH_ROUTE_PREDICT) == "predict");
+  CHECK(std::string_view(MH_ROUTE_CHAT_COMPLETIONS) == "chat.completions");
+  CHECK(std::string_view(MH_ROUTE_COMPLETIONS) == "completions");
+  CHECK(std::string_view(MH_ROUTE_TOKENIZE) == "tokenize");
+  CHECK(std::string_view(MH_ROUTE_DETOKENIZE) == "detokenize");
+  CHECK(std::string_view(MH_PLUGIN_STATS_EXTENSION) == "mh.plugin.stats/1");
 }
 
 TEST_CASE("status codes are stable numbers") {

@@ -1,5 +1,6 @@
 #include "admin_client.hpp"
 
+#include <modelhost/version.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -95,7 +96,7 @@ http::request<http::string_body> make_request(const AdminEndpoint& endpoint, htt
   http::request<http::string_body> request{verb, target, 11};
   request.set(http::field::host,
               endpoint.is_tcp() ? endpoint.host + ":" + endpoint.port : std::string("localhost"));
-  request.set(http::field::user_agent, "hostctl/1.0.0");
+  request.set(http::field::user_agent, "hostctl/" MODELHOST_VERSION);
   request.set(http::field::accept, accept);
   if (!endpoint.token.empty()) request.set(http::field::authorization, "Bearer " + endpoint.token);
   if (verb == http::verb::post) request.set(http::field::content_type, "application/json");

@@ -1,4 +1,4 @@
-// HTTP/1.1 client for hostd's admin API (ADMIN_API.md): over the Unix socket by default, over
+// HTTP/1.1 client for hostd's admin API (docs/admin-api.md): over the Unix socket by default, over
 // TCP with a bearer token when --admin-url is given. One connection per request.
 #ifndef MODELHOST_HOSTCTL_ADMIN_CLIENT_HPP
 #define MODELHOST_HOSTCTL_ADMIN_CLIENT_HPP

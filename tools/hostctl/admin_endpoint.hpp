@@ -29,8 +29,8 @@ struct AdminEndpointFlags {
   std::optional<std::string> admin_token;
 };
 
-// The default socket path of ADMIN_API.md: $XDG_RUNTIME_DIR/modelhost/admin.sock, else
-// /tmp/modelhost-$UID/admin.sock.
+// The default socket path (docs/admin-api.md), the same as hostd's:
+// $XDG_RUNTIME_DIR/modelhost/admin.sock, else /tmp/modelhost-$UID/admin.sock.
 std::string default_admin_socket_path();
 
 // Applies the precedence --admin-url > --admin-socket > MODELHOST_ADMIN_SOCKET > default, and

@@ -14,8 +14,10 @@ int run_init(const InitOptions& options) {
   for (const auto& file : plugin_project_files(options.name))
     std::cout << "  " << (root / file.path).lexically_normal().string() << '\n';
   std::cout << "\nnext:\n"
+            << "  cmake --install build --component sdk --prefix " << kSdkPrefix
+            << "   # once, in the modelhost tree: the SDK\n"
             << "  cmake -S " << folder << " -B " << folder
-            << "/build -DCMAKE_PREFIX_PATH=<where the modelhost SDK is installed>\n"
+            << "/build -DCMAKE_PREFIX_PATH=" << kSdkPrefix << "\n"
             << "  cmake --build " << folder << "/build      # builds " << folder << "/lib"
             << options.name << ".so\n"
             << "  mkdir -p MODELS/" << options.name << " && cp " << folder << "/model.json "

@@ -1,5 +1,6 @@
 #include "init_template.hpp"
 
+#include <modelhost/version.h>
 #include <cctype>
 #include <fstream>
 #include <system_error>
@@ -12,7 +13,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // {{name}}: the model name (folder, library, MH_PLUGIN name); {{ident}}: it as a C/CMake
-// identifier; {{Class}}: the C++ class.
+// identifier; {{Class}}: the C++ class; {{sdk_version}}: MAJOR.MINOR of the SDK hostctl came
+// with (find_package accepts that version or a newer one of the same major); {{sdk_prefix}}:
+// where the README installs the SDK.
 constexpr std::string_view kCMakeLists =
     R"TEMPLATE(# {{name}}: a modelhost plugin, built against the installed modelhost SDK:
 #   cmake -S . -B build -DCMAKE_PREFIX_PATH=<where the SDK is installed> && cmake --build build
@@ -26,7 +29,7 @@ if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
   set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
 endif()
 
-find_package(ModelHost 1.0 REQUIRED)  # ModelHost::sdk and modelhost_add_plugin()
+find_package(ModelHost {{sdk_version}} REQUIRED)  # ModelHost::sdk and modelhost_add_plugin()
 find_package(Threads REQUIRED)        # the SDK's C++ helper runs predict on worker threads
 
 # A MODULE library that exports only mh_plugin_get, the plugin's one entry point.
@@ -130,13 +133,13 @@ Needs a C++20 compiler, CMake 3.25 or newer, and the modelhost SDK installed som
 modelhost build tree, install the SDK once with:
 
 ```sh
-cmake --install build --component sdk --prefix ~/.local/modelhost
+cmake --install build --component sdk --prefix {{sdk_prefix}}
 ```
 
 Then, in this folder:
 
 ```sh
-cmake -S . -B build -DCMAKE_PREFIX_PATH=~/.local/modelhost
+cmake -S . -B build -DCMAKE_PREFIX_PATH={{sdk_prefix}}
 cmake --build build
 ```
 
@@ -154,7 +157,8 @@ hostctl reload {{name}} --wait
 hostctl status
 hostctl predict {{name}} -d '{"text": "hi"}'
 hostctl predict {{name}} -d '{"text": "hi"}' --stream
-curl -s http://127.0.0.1:8080/v1/models/{{name}}/predict -d '{"text": "hi"}'
+curl -s http://127.0.0.1:8080/v1/models/{{name}}/predict -H 'content-type: application/json' \
+     -d '{"text": "hi"}'
 ```
 
 After a change, rebuild, copy `lib{{name}}.so` again and run `hostctl reload {{name}}`: the new
@@ -174,6 +178,10 @@ shows why.
 constexpr std::string_view kGitignore = R"TEMPLATE(/build/
 /lib{{name}}.so
 )TEMPLATE";
+
+std::string sdk_version() {
+  return std::to_string(MODELHOST_VERSION_MAJOR) + "." + std::to_string(MODELHOST_VERSION_MINOR);
+}
 
 std::string identifier(std::string_view name) {
   std::string out(name);
@@ -203,6 +211,8 @@ std::string expand(std::string_view text, std::string_view name) {
       {"{{name}}", std::string(name)},
       {"{{ident}}", identifier(name)},
       {"{{Class}}", class_name(name)},
+      {"{{sdk_version}}", sdk_version()},
+      {"{{sdk_prefix}}", std::string(kSdkPrefix)},
   };
   std::string out(text);
   for (const auto& [key, value] : substitutions) {

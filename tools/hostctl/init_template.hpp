@@ -15,6 +15,10 @@ struct ProjectFile {
   std::string content;
 };
 
+// Where the generated README, `hostctl init`'s hints and the top-level README install the SDK
+// (`cmake --install build --component sdk --prefix ...`); CMake expands the "~".
+inline constexpr std::string_view kSdkPrefix = "~/.local/modelhost";
+
 // [a-z0-9][a-z0-9-_]*: a folder name, a library name and a model name at once.
 bool is_valid_model_name(std::string_view name);
 

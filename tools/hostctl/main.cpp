@@ -1,5 +1,6 @@
 // hostctl: the operator's CLI for hostd. Parses the command line (CLI11), finds hostd's admin
 // endpoint and runs one subcommand; errors become the exit codes of exit_codes.hpp.
+#include <modelhost/version.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
       "hostctl"};
   app.fallthrough();  // the admin options may come after the subcommand too
   app.require_subcommand(1);
+  app.set_version_flag("--version", "hostctl " MODELHOST_VERSION);
 
   AdminEndpointFlags endpoint_flags;
   std::string admin_socket, admin_url, admin_token;
@@ -59,7 +61,9 @@ int main(int argc, char** argv) {
   reload_cmd->footer(footer(
       "New models load; a changed model loads beside its old generation, which keeps serving\n"
       "until the new one is ready; removed models drain and unload; unchanged ones stay.\n"
-      "Prints one line per model: NAME ACTION STATE [ERROR]. Exits 1 if any model failed.",
+      "Prints one line per model: NAME ACTION STATE [ERROR], and on stderr the scan's\n"
+      "warnings (e.g. unknown model.json keys) as \"warning: NAME: ...\". Exits 1 if any\n"
+      "model failed.",
       "  hostctl reload                 # all models, returns at once\n"
       "  hostctl reload echo --wait     # one model, returns when it is ready or failed"));
 
@@ -70,8 +74,10 @@ int main(int argc, char** argv) {
   status_cmd->footer(footer(
       "Columns: NAME STATE GEN PLUGIN VERSION IN-FLIGHT SYNC ERROR. STATE is one of syncing,\n"
       "loading, ready, draining, unloaded, failed. GEN shows a new generation on its way as\n"
-      "\"3 (+4 loading)\". SYNC shows bytes synced of the total. ERROR is the last failure,\n"
-      "also when an older generation still serves.",
+      "\"3 (+4 loading)\"; an older generation still finishing its requests gets a line of\n"
+      "its own under its model (STATE draining, its GEN and IN-FLIGHT). SYNC shows bytes\n"
+      "synced of the total, \"up-to-date\" when the latest sync had nothing to transfer, \"-\"\n"
+      "when none ran. ERROR is the last failure, also when an older generation still serves.",
       "  hostctl status\n"
       "  hostctl status --json | jq '.models[] | {name, state}'"));
 

@@ -67,6 +67,16 @@ ModelStatus parse_model(const json::object& object) {
     read(*pending, "error", next.error);
     model.pending = std::move(next);
   }
+  if (const auto* draining = field(object, "draining");
+      draining != nullptr && draining->is_array()) {
+    for (const auto& entry : draining->as_array()) {
+      if (!entry.is_object()) continue;
+      DrainingGeneration old;
+      read(entry.as_object(), "generation", old.generation);
+      read(entry.as_object(), "in_flight", old.in_flight);
+      model.draining.push_back(old);
+    }
+  }
   if (const auto* sync = object_field(object, "sync")) model.sync = parse_sync(*sync);
   return model;
 }

@@ -1,4 +1,4 @@
-// GET /admin/status parsed into plain structs (ADMIN_API.md). Formatting never sees JSON.
+// GET /admin/status parsed into plain structs (docs/admin-api.md). Formatting never sees JSON.
 #ifndef MODELHOST_HOSTCTL_STATUS_REPORT_HPP
 #define MODELHOST_HOSTCTL_STATUS_REPORT_HPP
 
@@ -27,6 +27,12 @@ struct PendingGeneration {
   std::optional<std::string> error;
 };
 
+// An older generation still finishing its requests after a swap or a removal.
+struct DrainingGeneration {
+  std::uint64_t generation = 0;
+  std::uint64_t in_flight = 0;
+};
+
 struct ModelStatus {
   std::string name;
   std::string state;  // syncing | loading | ready | draining | unloaded | failed
@@ -35,6 +41,7 @@ struct ModelStatus {
   std::string plugin_version;
   std::optional<std::string> error;
   std::optional<PendingGeneration> pending;
+  std::vector<DrainingGeneration> draining;  // empty when none, or when hostd does not say
   std::uint64_t in_flight = 0;
   std::uint64_t requests_total = 0;
   SyncProgress sync;

@@ -63,7 +63,14 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string sync_cell(const SyncProgress& sync) {
-  if (sync.state == "idle" && sync.bytes_total == 0 && sync.bytes_done == 0) return "-";
+  const bool nothing_to_transfer = sync.bytes_total == 0 && sync.bytes_done == 0;
+  if (nothing_to_transfer) {
+    // "0 B/0 B" says nothing: say what the state means.
+    if (sync.state == "idle") return "-";
+    if (sync.state == "done") return "up-to-date";
+    if (sync.state == "running") return "checking";
+    if (sync.state == "failed") return "failed";
+  }
   std::string cell = format_bytes(sync.bytes_done) + "/" + format_bytes(sync.bytes_total);
   if (sync.state == "failed") cell += " failed";
   return cell;
@@ -74,6 +81,15 @@ std::vector<std::string> status_row(const ModelStatus& model) {
           generation_cell(model),        or_dash(model.plugin),
           or_dash(model.plugin_version), std::to_string(model.in_flight),
           sync_cell(model.sync),         error_cell(model)};
+}
+
+std::vector<std::vector<std::string>> draining_rows(const ModelStatus& model) {
+  std::vector<std::vector<std::string>> rows;
+  for (const DrainingGeneration& old : model.draining) {
+    rows.push_back({"", "draining", std::to_string(old.generation), "", "",
+                    std::to_string(old.in_flight), "", ""});
+  }
+  return rows;
 }
 
 std::string format_status(const StatusReport& report) {
@@ -92,7 +108,10 @@ std::string format_status(const StatusReport& report) {
   }
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "STATE", "GEN", "PLUGIN", "VERSION", "IN-FLIGHT", "SYNC", "ERROR"}};
-  for (const auto& model : report.models) rows.push_back(status_row(model));
+  for (const auto& model : report.models) {
+    rows.push_back(status_row(model));
+    for (auto& row : draining_rows(model)) rows.push_back(std::move(row));
+  }
   return out + "\n" + format_table(rows);
 }
 

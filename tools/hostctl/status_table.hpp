@@ -16,7 +16,13 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows);
 // The cells of one model: NAME STATE GEN PLUGIN VERSION IN-FLIGHT SYNC ERROR.
 std::vector<std::string> status_row(const ModelStatus& model);
 
-// "512 MB/2.0 GB" while syncing, "-" when the model has nothing to sync.
+// One row under the model's for each older generation still draining: no name, STATE
+// "draining", its GEN and its IN-FLIGHT (the model's own IN-FLIGHT counts them too).
+std::vector<std::vector<std::string>> draining_rows(const ModelStatus& model);
+
+// "512 MB/2.0 GB" while syncing, "-" when no sync ran, "up-to-date" when the latest sync found
+// nothing to transfer, "checking" while a sync compares before it knows what to transfer.
+// Always free of spaces except in the "x/y failed" form, so scripts can split rows on blanks.
 std::string sync_cell(const SyncProgress& sync);
 
 // The whole `hostctl status` output: a line about hostd, then the table (or a hint when no

@@ -107,8 +107,11 @@ int run_sync(AdminClient& client, const SyncOptions& options) {
         std::cout << "sync " << name << ": nothing ran (does its model.json have "
                   << "download_files_from?); the model is " << model.state << '\n';
       } else {
-        std::cout << "synced " << name << ": " << sync.files_total << " files, "
-                  << format_bytes(sync.bytes_total) << ", in "
+        const std::string what =
+            sync.files_total == 0 && sync.bytes_total == 0
+                ? std::string("already up to date (nothing to transfer)")
+                : std::to_string(sync.files_total) + " files, " + format_bytes(sync.bytes_total);
+        std::cout << "synced " << name << ": " << what << ", in "
                   << format_duration(std::chrono::duration<double>(now - started).count())
                   << "; generation " << model.generation << " " << model.state << '\n';
       }

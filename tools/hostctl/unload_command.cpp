@@ -1,4 +1,5 @@
-// hostctl unload NAME: POST /admin/unload; the reply comes once the model has drained.
+// hostctl unload NAME: POST /admin/unload; hostd answers at once (draining or unloaded) and
+// the model drains, cleans up and unloads behind it.
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -19,7 +19,7 @@
  *   set by whoever fills the struct to `sizeof` of the struct as *it* was compiled. Fields are
  *   only ever appended; a reader must check `struct_size` before touching a field that was
  *   added after version 1.0 (use MH_HAS_FIELD). Members are never removed or reordered: the
- *   layout of version 1.0 is pinned by static_assert tests in the host's test suite.
+ *   layout of version 1.0 is pinned by static_assert tests (tests/sdk/plugin_layout_test.cpp).
  * - Version numbers. MH_ABI_VERSION packs major << 16 | minor. The major must match exactly;
  *   the minor is append-only (a newer minor only adds fields, functions and extensions).
  * - Strings are UTF-8. A `const char*` is NUL-terminated unless it is paired with a `_size`
@@ -103,7 +103,9 @@ typedef struct mh_instance mh_instance;
 
 /* The values mh_request.route takes. A route names what is asked, not the HTTP path that asked
  * it: the host maps its HTTP routes onto these (see the host's route table). Append-only; a
- * plugin answers MH_UNIMPLEMENTED for a route it does not serve.
+ * plugin answers MH_UNIMPLEMENTED for a route it does not serve, and compares with strcmp
+ * (the host may pass another pointer to the same text). Features that are not a request with
+ * a body (counters, metadata) are extensions, not routes: see "Plugin extensions" below.
  *   MH_ROUTE_PREDICT           POST /v1/models/{name}/predict — the model's own JSON schema
  *   MH_ROUTE_CHAT_COMPLETIONS  POST /v1/chat/completions — OpenAI's chat request body
  *   MH_ROUTE_COMPLETIONS       POST /v1/completions — OpenAI's completion request body
@@ -135,6 +137,7 @@ struct mh_host {
   void (*log)(const mh_host* host, mh_log_level level, const char* message);
 
   /* Looks up an optional host feature by string id with revision, e.g. "mh.host.metrics/1".
+   * `extension_id` is NUL-terminated [owner: caller; valid: during the call].
    * Returns NULL when the host does not have it. The returned table is
    * [owner: host; valid: as long as this mh_host]. ABI 1.0 hosts define no extensions yet.
    * [thread: any] */
@@ -171,7 +174,7 @@ typedef struct mh_request {
   uint32_t struct_size;
   /* A unique id, for logs (e.g. "req-1f3a…"). */
   const char* id;
-  /* What is asked: "predict", "chat.completions", "completions", "tokenize", "detokenize", ...
+  /* What is asked: one of the MH_ROUTE_* names above ("predict", "chat.completions", ...).
    * A plugin answers MH_UNIMPLEMENTED for a route it does not serve. */
   const char* route;
   /* The request body: JSON text, exactly body_size bytes. */
@@ -287,16 +290,20 @@ typedef struct mh_plugin {
   void (*cleanup)(mh_instance* instance, mh_cleanup_done_fn done, void* done_ctx);
 
   /* Optional (may be NULL): looks up a plugin feature by string id with revision, e.g.
-   * "mh.plugin.tokenize/1". Returns NULL when absent. The table returned is
+   * "mh.plugin.tokenize/1". `extension_id` is NUL-terminated [owner: host; valid: during the
+   * call]. Returns NULL when absent (also for an id it does not know). The table returned is
    * [owner: plugin; valid: until the library is unloaded]. Defined: MH_PLUGIN_STATS_EXTENSION.
-   * [thread: any] */
+   * [thread: any, also before any init and after the last cleanup's done] */
   const void* (*get_extension)(const char* extension_id);
 } mh_plugin;
 
 /* The one exported entry point. The host calls it once after loading the library, with the
  * ABI version it implements. The plugin returns its table (whose abi_version lets the host
  * decide), or NULL when it cannot work with that host (e.g. the host's minor is older than a
- * feature the plugin needs) — the host then refuses the plugin with a message.
+ * feature the plugin needs) — the host then refuses the plugin with a message. The C++
+ * helper (modelhost/plugin.hpp) returns NULL when the host's major differs from the plugin's
+ * or the host's minor is older than the one the plugin was built against.
+ * The table [owner: plugin; valid: until the library is unloaded].
  * [thread: a host worker thread] */
 typedef const mh_plugin* (*mh_plugin_get_fn)(uint32_t host_abi_version);
 
@@ -306,21 +313,32 @@ typedef const mh_plugin* (*mh_plugin_get_fn)(uint32_t host_abi_version);
 
 /* "mh.plugin.stats/1": the plugin's own counters for one instance (tokens generated, requests
  * finished, ...), served by the host as `GET /v1/models/{name}/stats`. Optional: a plugin
- * without it answers that route with 501. Defined alongside ABI 1.0; any 1.x host may ask. */
+ * without it answers that route with 501. Defined alongside ABI 1.0; any 1.x host may ask.
+ * The table is one per library (get_extension takes no instance); `read` names the instance. */
 #define MH_PLUGIN_STATS_EXTENSION "mh.plugin.stats/1"
 
-/* Receives the stats: `json` is one JSON object, exactly `size` bytes
- * [owner: plugin; valid: during this call only — the host copies it].
- * [thread: the thread that called mh_plugin_stats.read] */
+/* Receives the stats: `json` is one JSON object, exactly `size` bytes, not necessarily
+ * NUL-terminated [owner: plugin; valid: during this call only — the host copies it]. Its keys
+ * are the plugin's own; the host passes the object on without interpreting it.
+ * `write_ctx` is the value the host gave to read [owner: host].
+ * [thread: the thread that called mh_plugin_stats.read, before read returns] */
 typedef void (*mh_stats_write_fn)(void* write_ctx, const char* json, size_t size);
 
+/* [owner: plugin; valid: until the library is unloaded — a static const table is typical]
+ * The plugin sets struct_size to sizeof(mh_plugin_stats); a host checks it (MH_HAS_FIELD)
+ * before calling a member. */
 typedef struct mh_plugin_stats {
   uint32_t struct_size;
-  /* Reports `instance`'s counters by calling `write` exactly once before returning MH_OK
-   * (or not at all with an error status). Synchronous and quick: it must not wait for model
-   * work. May run concurrently with predict calls of the same instance; never before init's
-   * done reported MH_OK, nor after cleanup began.
-   * [thread: any host thread, never holding a lock the plugin's callbacks need] */
+  /* Never NULL. Reports `instance`'s counters by calling `write` exactly once and then
+   * returning MH_OK, or returns an error status without calling `write`. Synchronous and
+   * quick: it must not wait for model work (read counters, do not compute them).
+   * `instance` [owner: plugin; valid: the host calls read only between init's done with MH_OK
+   * and the cleanup call, never after cleanup began]; `write` and `write_ctx` [owner: host;
+   * valid: during this read call]. May run concurrently with predict calls and other read
+   * calls of the same instance.
+   * [thread: any host thread, possibly an HTTP I/O thread (hence quick). The host holds no lock
+   *  that the plugin's calls into it (log, write, finish) need, so read may take the plugin's
+   *  own locks and call mh_host.log.] */
   mh_status (*read)(mh_instance* instance, mh_stats_write_fn write, void* write_ctx);
 } mh_plugin_stats;
 

@@ -9,7 +9,7 @@
 //                                                                // the response to answer later
 //     ~MyModel();                                               // cleanup
 //   };
-//   MH_PLUGIN(MyModel, "my-model", "1.0.0", "What it does")
+//   MH_PLUGIN(MyModel, "my-model", "0.1.0", "What it does")
 //
 // What the helper does for you:
 // - init runs the constructor on a plugin thread and reports the outcome; cleanup waits for
@@ -25,11 +25,29 @@
 // - Exceptions never cross the boundary: mh::Error(code, message) becomes that status;
 //   any other std::exception becomes MH_INTERNAL with what(). A Response destroyed without a
 //   finish answers MH_INTERNAL, so a forgotten finish never hangs a client.
+//
+// ABI version. mh_plugin_get returns NULL — the host then refuses the plugin, naming its own
+// ABI version — when the host's major differs from the one this header defines, or when the
+// host's minor is older than the one the plugin was built against (a newer SDK may hand the
+// plugin features an older host lacks). A plugin that uses nothing newer can accept older
+// hosts of the same major by declaring the oldest it supports:
+//   static constexpr uint32_t kMinimumHostAbi = MH_ABI_MAKE_VERSION(1, 0);
+//
+// Extensions (plugin.h, "Plugin extensions"), all optional:
+// - Stats: a member `std::string stats()` returning one JSON object of the model's counters
+//   makes the plugin export MH_PLUGIN_STATS_EXTENSION (GET /v1/models/{name}/stats). It is
+//   called on a host thread, concurrently with predict, and must be quick (read counters,
+//   never wait for model work); an exception makes the host answer with an error.
+// - Anything else: `static const void* get_extension(std::string_view id) noexcept` returns
+//   the plugin's table for `id` (valid until the library unloads), or nullptr; it is asked
+//   before the helper's own extensions. A table's functions receive the host's mh_instance*;
+//   mh::model_of<MyModel>(instance) gives the model behind it.
 #ifndef MODELHOST_PLUGIN_HPP
 #define MODELHOST_PLUGIN_HPP
 
 #include <modelhost/plugin.h>
 
+#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -144,6 +162,40 @@ void answer_or_fail(Response& response, Body&& body) noexcept {
   }
 }
 
+// Whether a plugin that needs ABI `required` can run on a host that speaks `host`: the majors
+// match and the host's minor is at least the required one.
+constexpr bool host_abi_supported(uint32_t host, uint32_t required) noexcept {
+  return MH_ABI_MAJOR_OF(host) == MH_ABI_MAJOR_OF(required) &&
+         MH_ABI_MINOR_OF(host) >= MH_ABI_MINOR_OF(required);
+}
+
+// The oldest host ABI the plugin accepts: Model::kMinimumHostAbi, else the version it was
+// built against.
+template <typename Model>
+constexpr uint32_t minimum_host_abi() {
+  if constexpr (requires { Model::kMinimumHostAbi; }) {
+    constexpr uint32_t minimum = Model::kMinimumHostAbi;
+    static_assert(MH_ABI_MAJOR_OF(minimum) == MH_ABI_VERSION_MAJOR &&
+                      MH_ABI_MINOR_OF(minimum) <= MH_ABI_VERSION_MINOR,
+                  "kMinimumHostAbi must be of this header's major and not newer than it");
+    return minimum;
+  } else {
+    return MH_ABI_VERSION;
+  }
+}
+
+// `std::string stats()`: the model serves MH_PLUGIN_STATS_EXTENSION.
+template <typename Model>
+concept HasStats = requires(Model& model) {
+  { model.stats() } -> std::convertible_to<std::string>;
+};
+
+// `static const void* get_extension(std::string_view)`: the model's own extensions.
+template <typename Model>
+concept HasExtensions = requires(std::string_view id) {
+  { Model::get_extension(id) } -> std::convertible_to<const void*>;
+};
+
 template <typename Model>
 constexpr unsigned worker_threads() {
   if constexpr (requires { Model::kWorkerThreads; }) {
@@ -197,6 +249,9 @@ class Instance {
       }
     });
   }
+
+  // The model; only between init's done (MH_OK) and cleanup, as the host guarantees.
+  Model* model() noexcept { return model_.get(); }
 
   void predict(const mh_request* request, mh_response* response) noexcept {
     if constexpr (predict_inline<Model>()) {
@@ -317,6 +372,34 @@ struct Trampolines {
   static void cleanup(mh_instance* instance, mh_cleanup_done_fn done, void* done_ctx) noexcept {
     reinterpret_cast<Instance<Model>*>(instance)->stop(done, done_ctx);
   }
+
+  static mh_status read_stats(mh_instance* instance, mh_stats_write_fn write,
+                              void* write_ctx) noexcept {
+    try {
+      Model* model = reinterpret_cast<Instance<Model>*>(instance)->model();
+      if (model == nullptr) return MH_FAILED_PRECONDITION;
+      const std::string json = model->stats();
+      write(write_ctx, json.data(), json.size());
+      return MH_OK;
+    } catch (const Error& error) {
+      return error.code();
+    } catch (...) {
+      return MH_INTERNAL;
+    }
+  }
+
+  static const void* get_extension(const char* extension_id) noexcept {
+    if (extension_id == nullptr) return nullptr;
+    const std::string_view id(extension_id);
+    if constexpr (HasExtensions<Model>) {
+      if (const void* table = Model::get_extension(id)) return table;
+    }
+    if constexpr (HasStats<Model>) {
+      static const mh_plugin_stats stats = {sizeof(mh_plugin_stats), &read_stats};
+      if (id == MH_PLUGIN_STATS_EXTENSION) return &stats;
+    }
+    return nullptr;
+  }
 };
 
 template <typename Model>
@@ -331,15 +414,22 @@ const mh_plugin* plugin_table(const char* name, const char* version, const char*
       &Trampolines<Model>::init,
       &Trampolines<Model>::predict,
       &Trampolines<Model>::cleanup,
-      nullptr,
+      HasStats<Model> || HasExtensions<Model> ? &Trampolines<Model>::get_extension : nullptr,
   };
-  // The host compares majors and refuses a mismatch with both versions in its message, so the
-  // table is returned whatever the host speaks.
-  (void)host_abi_version;
+  // NULL makes the host refuse the plugin with its own version in the message.
+  if (!host_abi_supported(host_abi_version, minimum_host_abi<Model>())) return nullptr;
   return &table;
 }
 
 }  // namespace sdk
+
+// The model behind an mh_instance* the host passed to one of the plugin's extension functions.
+// Valid between init's done (MH_OK) and cleanup, as the host guarantees for those calls.
+template <typename Model>
+Model& model_of(mh_instance* instance) noexcept {
+  return *reinterpret_cast<sdk::Instance<Model>*>(instance)->model();
+}
+
 }  // namespace mh
 
 // Exports the plugin's one entry point for `ModelClass`. Use once, at namespace scope.

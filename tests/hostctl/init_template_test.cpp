@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <modelhost/version.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -59,7 +60,10 @@ TEST_SUITE("init") {
   TEST_CASE("the project: CMakeLists with the SDK package, a model class, model.json, README") {
     const auto files = plugin_project_files("my-model");
     const std::string cmake = file(files, "CMakeLists.txt").content;
-    CHECK(cmake.find("find_package(ModelHost 1.0 REQUIRED)") != std::string::npos);
+    // The SDK version hostctl was built with (CMake's project version), as MAJOR.MINOR.
+    const std::string sdk_version =
+        std::to_string(MODELHOST_VERSION_MAJOR) + "." + std::to_string(MODELHOST_VERSION_MINOR);
+    CHECK(cmake.find("find_package(ModelHost " + sdk_version + " REQUIRED)") != std::string::npos);
     CHECK(cmake.find("modelhost_add_plugin(my_model_plugin src/my_model_model.cpp)") !=
           std::string::npos);
     CHECK(cmake.find(R"(OUTPUT_NAME "my-model")") != std::string::npos);
@@ -75,7 +79,20 @@ TEST_SUITE("init") {
     CHECK(file(files, "model.json").content ==
           "{\n  \"plugin\": \"libmy-model.so\",\n  \"config\": {}\n}\n");
     const std::string readme = file(files, "README.md").content;
-    CHECK(readme.find("cmake -S . -B build -DCMAKE_PREFIX_PATH=") != std::string::npos);
+    // One SDK prefix for installing and finding it (the top-level README uses it too).
+    CHECK(readme.find("--component sdk --prefix " + std::string(kSdkPrefix) + "\n") !=
+          std::string::npos);
+    CHECK(readme.find("cmake -S . -B build -DCMAKE_PREFIX_PATH=" + std::string(kSdkPrefix) +
+                      "\n") != std::string::npos);
+    // hostd answers 415 to a POST without a JSON content type: every curl sends one.
+    int curls = 0;
+    for (std::size_t at = readme.find("curl "); at != std::string::npos;
+         at = readme.find("curl ", at + 1), ++curls) {
+      const std::string command = readme.substr(at, readme.find("\n\n", at) - at);
+      CAPTURE(command);
+      CHECK(command.find("-H 'content-type: application/json'") != std::string::npos);
+    }
+    CHECK(curls >= 1);
     CHECK(readme.find("cp model.json libmy-model.so MODELS/my-model/") != std::string::npos);
     CHECK(readme.find("hostctl reload my-model --wait") != std::string::npos);
     for (const auto& f : files) {

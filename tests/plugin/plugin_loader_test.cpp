@@ -1,6 +1,7 @@
-// Loads real plugin .so files through the host's loader and drives them through the C ABI:
-// init → predict (plain and streamed) → cleanup, every callback exactly once; refusals of
-// plugins built for another ABI major, of libraries that export nothing, of half-copied files.
+// The host's plugin loader (host/plugin): loads real plugin .so files and drives them through
+// the C ABI: init → predict (plain and streamed) → cleanup, every callback exactly once;
+// refusals of plugins built for another ABI major, of plugins that refuse the host's version,
+// of libraries that export nothing, of half-copied files.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -9,7 +10,7 @@
 #include <string>
 
 #include "plugin/plugin_library.hpp"
-#include "recording_host.hpp"
+#include "sdk/recording_host.hpp"
 
 namespace fs = std::filesystem;
 using mh::host::PluginLibrary;
@@ -159,6 +160,12 @@ TEST_CASE("a plugin built for ABI major 2 is refused with both versions named") 
   CHECK(message.find("host ABI 1.0") != std::string::npos);
 }
 
+TEST_CASE("a plugin whose mh_plugin_get returns NULL is refused with the host's version") {
+  const std::string message = load_error(MH_REFUSING_PLUGIN);
+  CHECK(message.find("refused") != std::string::npos);
+  CHECK(message.find("host ABI 1.0") != std::string::npos);
+}
+
 TEST_CASE("a library that exports no entry point is refused clearly") {
   const std::string message = load_error(MH_NO_ENTRY_PLUGIN);
   CHECK(message.find("not a modelhost plugin") != std::string::npos);
@@ -182,8 +189,8 @@ TEST_CASE("a half-copied plugin file and a missing one are refused, naming the f
         std::string::npos);
 }
 
-// Run by the sdk.out_of_tree test with MODELHOST_OUT_OF_TREE_PLUGIN set to a plugin built
-// against the installed SDK; excluded from the plain run.
+// Run by the sdk.out_of_tree test (tests/sdk) with MODELHOST_OUT_OF_TREE_PLUGIN set to a plugin
+// built against the installed SDK; excluded from the plain run.
 TEST_CASE("out-of-tree: a plugin built against the installed SDK loads and answers") {
   const char* path = std::getenv("MODELHOST_OUT_OF_TREE_PLUGIN");
   REQUIRE_MESSAGE(path != nullptr, "MODELHOST_OUT_OF_TREE_PLUGIN is not set");
@@ -204,5 +211,20 @@ TEST_CASE("out-of-tree: a plugin built against the installed SDK loads and answe
   REQUIRE(crash.wait());
   CHECK(crash.status == MH_INTERNAL);
   CHECK(crash.final_body == "std::runtime_error from the model");
+
+  // Its stats() member became the mh.plugin.stats/1 extension.
+  // (( )): doctest compares a function pointer but cannot print one.
+  REQUIRE((library->table().get_extension != nullptr));
+  const auto* stats = static_cast<const mh_plugin_stats*>(
+      library->table().get_extension(MH_PLUGIN_STATS_EXTENSION));
+  REQUIRE(stats != nullptr);
+  std::string json;
+  CHECK(stats->read(
+            init.instance,
+            [](void* context, const char* data, size_t size) {
+              static_cast<std::string*>(context)->assign(data, size);
+            },
+            &json) == MH_OK);
+  CHECK(json == R"({"requests": 2})");  // the two predicts above
   cleanup_ok(library->table(), init.instance);
 }

@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 #include "status_report.hpp"
 
@@ -11,7 +12,7 @@ using namespace hostctl;
 
 namespace {
 
-// The shape of ADMIN_API.md's GET /admin/status.
+// The shape of GET /admin/status (docs/admin-api.md).
 constexpr const char* kStatus = R"({
   "hostd": {"version": "1.0.0", "pid": 4242, "uptime_s": 184.2, "listen": "127.0.0.1:8080",
             "models_dir": "/srv/models"},
@@ -141,6 +142,47 @@ TEST_SUITE("format") {
     sync.state = "done";
     sync.bytes_done = sync.bytes_total = 2'000'000'000;
     CHECK(sync_cell(sync) == "2.0 GB/2.0 GB");
+    // A sync that found nothing to transfer says so, rather than "0 B/0 B"; one word each, so
+    // a row still splits into its columns on blanks.
+    SyncProgress noop;
+    noop.state = "done";
+    CHECK(sync_cell(noop) == "up-to-date");
+    noop.state = "running";  // listing and comparing: totals not known yet
+    CHECK(sync_cell(noop) == "checking");
+    noop.state = "failed";
+    CHECK(sync_cell(noop) == "failed");
+  }
+
+  TEST_CASE("draining generations: parsed, and a line each under their model") {
+    const StatusReport report = parse_status_report(R"({"models": [
+      {"name": "echo", "state": "ready", "generation": 5, "plugin": "echo",
+       "plugin_version": "1.0.0", "in_flight": 3,
+       "draining": [{"generation": 3, "in_flight": 1}, {"generation": 4, "in_flight": 2}]},
+      {"name": "idle", "state": "ready", "generation": 1, "draining": []},
+      {"name": "old-hostd", "state": "ready", "generation": 2}]})");
+    REQUIRE(report.models.size() == 3);
+    REQUIRE(report.models[0].draining.size() == 2);
+    CHECK(report.models[0].draining[0].generation == 3);
+    CHECK(report.models[0].draining[0].in_flight == 1);
+    CHECK(report.models[0].draining[1].generation == 4);
+    CHECK(report.models[0].draining[1].in_flight == 2);
+    CHECK(report.models[1].draining.empty());
+    CHECK(report.models[2].draining.empty());  // a hostd that does not report it
+
+    const auto rows = lines(format_status(report));
+    REQUIRE(rows.size() == 8);  // hostd line, blank, header, echo + 2 draining, idle, old-hostd
+    CHECK(rows[3].rfind("echo", 0) == 0);
+    // The draining lines: no name, STATE "draining", GEN and IN-FLIGHT in their columns.
+    for (const auto& [row, generation, in_flight] :
+         {std::tuple{rows[4], "3", "1"}, std::tuple{rows[5], "4", "2"}}) {
+      CAPTURE(row);
+      CHECK(row.substr(rows[2].find("STATE"), 8) == "draining");
+      CHECK(row.substr(rows[2].find("GEN"), 1) == generation);
+      CHECK(row.substr(rows[2].find("IN-FLIGHT"), 1) == in_flight);
+      CHECK(row.find_first_not_of(' ') == rows[2].find("STATE"));
+    }
+    CHECK(rows[6].rfind("idle", 0) == 0);
+    CHECK(rows[7].rfind("old-hostd", 0) == 0);
   }
 
   TEST_CASE("an empty models directory says what to do") {

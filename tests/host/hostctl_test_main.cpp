@@ -1,3 +1,0 @@
-// hostctl's unit tests: one binary, one ctest entry per doctest suite (hostctl_tests.cmake).
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
-#include <doctest/doctest.h>
