@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <modelhost/version.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -62,7 +63,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       "hostd: hosts ML models as native plugins and serves them over HTTP.\n"
       "Each subdirectory of --models-dir holding a model.json is a model; `hostctl reload`\n"
       "rescans it (new, changed and removed models load, swap and unload without downtime)."};
-  app.set_version_flag("--version", "hostd 1.0.0");
+  app.set_version_flag("--version", "hostd " MODELHOST_VERSION);
+  // Handled like --version: before the checks of the other flags (--models-dir is not needed).
+  bool print_routes = false;
+  app.add_flag_callback(
+         "--print-routes",
+         [&print_routes] {
+           print_routes = true;
+           throw CLI::Success();
+         },
+         "Print the HTTP routes as Markdown tables (the public API, then the admin\n"
+         "API), as README.md lists them, and exit.")
+      ->configurable(false);
   app.get_formatter()->column_width(34);
 
   std::string listen = config.listen.to_string();
@@ -150,6 +162,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       }
     }
   } catch (const CLI::ParseError& error) {
+    if (print_routes) return PrintRoutes{};
     return ExitNow{app.exit(error)};
   } catch (const std::invalid_argument& error) {
     std::cerr << "hostd: " << (admin_listen.empty() ? "--listen" : "--listen/--admin-listen")

@@ -8,6 +8,7 @@
 #include "plugin/library_unloader.hpp"
 #include "plugin/plugin_store.hpp"
 
+#include <modelhost/version.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -55,10 +56,11 @@ void wait_for_replies(asio::io_context& io, HttpServer& server,
 void log_changes(const std::vector<ReloadChange>& changes) {
   for (const auto& change : changes) {
     if (change.error) {
-      spdlog::warn("model {}: {} ({}): {}", change.name, change.action, to_string(change.state),
-                   *change.error);
+      spdlog::warn("model {}: {} ({}): {}", change.name, to_string(change.action),
+                   to_string(change.state), *change.error);
     } else {
-      spdlog::info("model {}: {} ({})", change.name, change.action, to_string(change.state));
+      spdlog::info("model {}: {} ({})", change.name, to_string(change.action),
+                   to_string(change.state));
     }
   }
 }
@@ -106,8 +108,8 @@ int run_daemon(const HostConfig& config) {
     spdlog::error("{}", error.what());
     return 1;
   }
-  spdlog::info("hostd 1.0.0 (pid {}) listening on http://{}; admin socket {}{}", identity.pid,
-               identity.listen, config.admin_socket.string(),
+  spdlog::info("hostd {} (pid {}) listening on http://{}; admin socket {}{}", MODELHOST_VERSION,
+               identity.pid, identity.listen, config.admin_socket.string(),
                config.admin_listen ? "; admin TCP " + config.admin_listen->to_string() : "");
   spdlog::info("models directory {}; cache {}", config.models_dir.string(),
                config.cache_dir.string());

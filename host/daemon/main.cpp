@@ -1,6 +1,7 @@
 // hostd: hosts ML models as native plugins and serves them over HTTP. See --help.
 #include "config/command_line.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/route_list.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,6 +13,10 @@ int main(int argc, char** argv) {
   using namespace mh::host;
   CommandLine command_line = parse_command_line(argc, argv);
   if (const auto* exit = std::get_if<ExitNow>(&command_line)) return exit->code;
+  if (std::holds_alternative<PrintRoutes>(command_line)) {
+    std::cout << route_list_markdown();
+    return 0;
+  }
   HostConfig config = std::get<HostConfig>(std::move(command_line));
 
   auto logger = spdlog::stderr_color_mt("hostd");

@@ -1,6 +1,7 @@
 #include "http/admin_api.hpp"
 
-#include "http/error_mapping.hpp"
+#include "http/replies.hpp"
+#include "http/status_json.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -11,18 +12,6 @@ namespace mh::host {
 namespace json = boost::json;
 
 namespace {
-
-HttpReply json_reply(unsigned status, const json::value& value) {
-  return HttpReply{status, "application/json", json::serialize(value), {}};
-}
-
-HttpReply error_reply(unsigned status, std::string_view message) {
-  return HttpReply{status, "application/json", error_json(status, message), {}};
-}
-
-json::value optional_string(const std::optional<std::string>& value) {
-  return value ? json::value(*value) : json::value(nullptr);
-}
 
 // The body of an admin POST: {} or an object; throws std::invalid_argument with the reason.
 json::object parse_body(const std::string& body) {
@@ -59,12 +48,7 @@ std::optional<std::string> required_name(const HttpRequest& request,
 }
 
 json::object change_json(const ReloadChange& change) {
-  json::object object;
-  object["name"] = change.name;
-  object["action"] = change.action;
-  object["state"] = to_string(change.state);
-  object["error"] = optional_string(change.error);
-  return object;
+  return reload_change_json(change);
 }
 
 }  // namespace
@@ -72,31 +56,25 @@ json::object change_json(const ReloadChange& change) {
 AdminApi::AdminApi(std::shared_ptr<ModelRegistry> registry, HostIdentity identity)
     : registry_(std::move(registry)), identity_(std::move(identity)) {}
 
-bool AdminApi::handle(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
-  const std::string& path = request.path;
-  const bool get = request.method == "GET";
-  const bool post = request.method == "POST";
-  if (path == "/admin/status") {
-    if (!get) {
-      exchange->reply(error_reply(405, "use GET for /admin/status"));
-    } else {
-      exchange->reply(HttpReply{200, "application/json", status_json(), {}});
-    }
-    return true;
-  }
-  if (path == "/admin/reload" || path == "/admin/unload" || path == "/admin/sync") {
-    if (!post) {
-      exchange->reply(error_reply(405, "use POST for " + path));
-    } else if (path == "/admin/reload") {
-      reload(request, exchange);
-    } else if (path == "/admin/unload") {
-      unload(request, exchange);
-    } else {
-      sync(request, exchange);
-    }
-    return true;
-  }
-  return false;
+std::span<const Route<AdminApi>> AdminApi::routes() {
+  static constexpr Route<AdminApi> kRoutes[] = {
+      {"GET", "/admin/status", &AdminApi::status,
+       "hostd and every model: state, generation, plugin, errors, in-flight requests, sync "
+       "progress (`hostctl status`)"},
+      {"POST", "/admin/reload", &AdminApi::reload,
+       "rescan the models directory, or one model: `{\"name\", \"wait\", \"timeout_ms\"}` "
+       "(`hostctl reload`)"},
+      {"POST", "/admin/unload", &AdminApi::unload,
+       "stop serving a model: it drains, cleans up and unloads; `{\"name\"}` (`hostctl unload`)"},
+      {"POST", "/admin/sync", &AdminApi::sync,
+       "sync a model's files again; 202 at once, progress in status; `{\"name\"}` (`hostctl "
+       "sync`)"},
+  };
+  return kRoutes;
+}
+
+void AdminApi::status(RouteCall call) {
+  call.exchange->reply(serialized_json_reply(200, status_json()));
 }
 
 std::string AdminApi::status_json() const {
@@ -108,47 +86,16 @@ std::string AdminApi::status_json() const {
   hostd["listen"] = identity_.listen;
   hostd["models_dir"] = identity_.models_dir;
   json::array models;
-  for (const ModelStatus& model : registry_->status()) {
-    json::object entry;
-    entry["name"] = model.name;
-    entry["state"] = to_string(model.state);
-    entry["generation"] = model.generation;
-    entry["plugin"] = model.plugin;
-    entry["plugin_version"] = model.plugin_version;
-    entry["plugin_path"] = model.plugin_path;
-    entry["manifest_dir"] = model.manifest_dir;
-    entry["files_dir"] = model.files_dir;
-    entry["error"] = optional_string(model.error);
-    if (model.pending) {
-      json::object pending;
-      pending["generation"] = model.pending->generation;
-      pending["state"] = to_string(model.pending->state);
-      pending["error"] = optional_string(model.pending->error);
-      entry["pending"] = std::move(pending);
-    } else {
-      entry["pending"] = nullptr;
-    }
-    entry["in_flight"] = model.in_flight;
-    entry["requests_total"] = model.requests_total;
-    entry["load_ms"] = model.load_ms ? json::value(*model.load_ms) : json::value(nullptr);
-    json::object sync;
-    sync["state"] = model.sync.state;
-    sync["bytes_done"] = model.sync.bytes_done;
-    sync["bytes_total"] = model.sync.bytes_total;
-    sync["files_done"] = model.sync.files_done;
-    sync["files_total"] = model.sync.files_total;
-    sync["current_file"] = model.sync.current_file;
-    sync["error"] = optional_string(model.sync.error);
-    entry["sync"] = std::move(sync);
-    models.push_back(std::move(entry));
-  }
+  for (const ModelStatus& model : registry_->status()) models.push_back(model_status_json(model));
   json::object root;
   root["hostd"] = std::move(hostd);
   root["models"] = std::move(models);
   return json::serialize(root);
 }
 
-void AdminApi::reload(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
+void AdminApi::reload(RouteCall call) {
+  const HttpRequest& request = call.request;
+  const std::shared_ptr<Exchange>& exchange = call.exchange;
   std::optional<std::string> name;
   bool wait = false;
   std::uint64_t timeout_ms = 600000;
@@ -189,8 +136,9 @@ void AdminApi::reload(const HttpRequest& request, const std::shared_ptr<Exchange
                     });
 }
 
-void AdminApi::unload(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
-  const auto name = required_name(request, exchange);
+void AdminApi::unload(RouteCall call) {
+  const std::shared_ptr<Exchange>& exchange = call.exchange;
+  const auto name = required_name(call.request, exchange);
   if (!name) return;
   auto change = registry_->unload(*name);
   if (!change) {
@@ -203,8 +151,9 @@ void AdminApi::unload(const HttpRequest& request, const std::shared_ptr<Exchange
   exchange->reply(json_reply(200, root));
 }
 
-void AdminApi::sync(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange) {
-  const auto name = required_name(request, exchange);
+void AdminApi::sync(RouteCall call) {
+  const std::shared_ptr<Exchange>& exchange = call.exchange;
+  const auto name = required_name(call.request, exchange);
   if (!name) return;
   if (!registry_->sync(*name)) {
     exchange->reply(error_reply(404, "model \"" + *name + "\" not found"));

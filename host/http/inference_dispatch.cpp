@@ -1,10 +1,9 @@
 #include "http/inference_dispatch.hpp"
 
 #include "http/error_mapping.hpp"
+#include "http/replies.hpp"
 #include "http/sse_writer.hpp"
 
-#include <spdlog/spdlog.h>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -13,32 +12,17 @@
 
 namespace mh::host {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
 
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-HttpReply error_reply(unsigned status, std::string_view message, HttpHeaders headers = {}) {
-  return HttpReply{status, "application/json", error_json(status, message), std::move(headers)};
-}
-
-// The HTTP side of one request: frames what the plugin sends. Everything but chunk() and
-// finish() runs on the connection's strand, so the state needs no lock.
-class HttpResponseSink final : public ResponseSink,
-                               public std::enable_shared_from_this<HttpResponseSink> {
+// The HTTP side of one request: frames what the model layer sends. chunk() and finish() come
+// from any thread and are posted to the connection's strand, where everything else runs, so
+// the state needs no lock.
+class HttpReplySink final : public ReplySink, public std::enable_shared_from_this<HttpReplySink> {
  public:
-  HttpResponseSink(std::shared_ptr<Exchange> exchange, bool stream, bool done_marker,
-                   std::string request_id)
-      : exchange_(std::move(exchange)),
-        stream_(stream),
-        done_marker_(done_marker),
-        request_id_(std::move(request_id)) {}
+  HttpReplySink(std::shared_ptr<Exchange> exchange, bool stream, bool done_marker)
+      : exchange_(std::move(exchange)), stream_(stream), done_marker_(done_marker) {}
 
   void chunk(std::string data) override {
     exchange_->post([self = shared_from_this(), data = std::move(data)]() mutable {
@@ -51,19 +35,6 @@ class HttpResponseSink final : public ResponseSink,
     });
   }
 
-  // [strand] The request's deadline passed: answer 504 now; the plugin sees
-  // MH_DEADLINE_EXCEEDED from check_cancelled and write.
-  void on_deadline(std::uint64_t timeout_ms) {
-    if (answered_) return;
-    answered_ = true;
-    const std::string message = "the request took longer than the model's timeout_ms (" +
-                                std::to_string(timeout_ms) + " ms)";
-    spdlog::info("request {}: {}", request_id_, message);
-    fail(504, message);
-  }
-
-  void set_timer(std::shared_ptr<asio::steady_timer> timer) { timer_ = std::move(timer); }
-
  private:
   void on_chunk(std::string data) {
     if (answered_) return;
@@ -72,16 +43,16 @@ class HttpResponseSink final : public ResponseSink,
   }
 
   void on_finish(mh_status status, std::string body) {
-    if (timer_) timer_->cancel();
-    if (answered_) return;  // the host answered already (deadline)
+    if (answered_) return;
     answered_ = true;
     if (status != MH_OK) {
+      // MH_DEADLINE_EXCEEDED becomes 504, MH_CANCELLED 499 (nobody reads it), ...
       const auto mapped = http_status_for(status);
       fail(mapped.status, body.empty() ? std::string(status_name(status)) : body);
       return;
     }
     if (!stream_) {
-      exchange_->reply(HttpReply{200, "application/json", std::move(body), {}});
+      exchange_->reply(serialized_json_reply(200, std::move(body)));
       return;
     }
     open_stream();
@@ -110,8 +81,6 @@ class HttpResponseSink final : public ResponseSink,
   std::shared_ptr<Exchange> exchange_;
   const bool stream_;
   const bool done_marker_;
-  const std::string request_id_;
-  std::shared_ptr<asio::steady_timer> timer_;
   bool stream_open_ = false;
   bool answered_ = false;
 };
@@ -120,6 +89,36 @@ bool accepts_event_stream(std::string_view accept) {
   // A client that asks for text/event-stream (and not only as one option among JSON).
   return accept.find("text/event-stream") != std::string_view::npos &&
          accept.find("application/json") == std::string_view::npos;
+}
+
+// The HTTP answer to a model layer refusal.
+HttpReply refusal_reply(ModelOutcome outcome, const std::string& message,
+                        std::chrono::seconds retry_after, mh_status plugin_status = MH_OK) {
+  unsigned status = 503;
+  switch (outcome) {
+    case ModelOutcome::unknown:
+      status = 404;
+      break;
+    case ModelOutcome::busy:
+      status = 429;
+      break;
+    case ModelOutcome::unimplemented:
+      status = 501;
+      break;
+    case ModelOutcome::plugin_error:
+      status = http_status_for(plugin_status).status;
+      break;
+    case ModelOutcome::accepted:  // not a refusal; callers do not get here
+    case ModelOutcome::loading:
+    case ModelOutcome::unavailable:
+    case ModelOutcome::shutting_down:
+      status = 503;
+      break;
+  }
+  HttpHeaders headers;
+  if (retry_after.count() > 0)
+    headers.emplace_back("Retry-After", std::to_string(retry_after.count()));
+  return error_reply(status, message, std::move(headers));
 }
 
 }  // namespace
@@ -138,8 +137,8 @@ InferenceDispatch::InferenceDispatch(std::shared_ptr<ModelRegistry> registry, Me
 
 void InferenceDispatch::handle(const InferenceRoute& route, std::string model, HttpRequest request,
                                const std::shared_ptr<Exchange>& exchange) {
-  // Every answer counts in /metrics, refusals too. The label is the model's name once the
-  // registry knows it, else "" (so that random names cannot grow the series without bound).
+  // Every answer counts in /metrics, refusals too, under the label the registry gives ("" until
+  // it knows the model).
   auto label = std::make_shared<std::string>();
   const auto started = std::chrono::steady_clock::now();
   exchange->on_complete([&metrics = metrics_, label, started](unsigned status) {
@@ -178,72 +177,29 @@ void InferenceDispatch::handle(const InferenceRoute& route, std::string model, H
     }
   }
 
-  // The serving generation may start draining between route() and submit(); then submit says
-  // `closed` and the next route() finds its successor.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    RouteResult target = registry_->route(model);
-    if (target.kind != RouteResult::Kind::unknown) *label = model;
-    switch (target.kind) {
-      case RouteResult::Kind::unknown:
-        exchange->reply(error_reply(404, target.message));
-        return;
-      case RouteResult::Kind::loading:
-        exchange->reply(error_reply(503, target.message, {{"Retry-After", "2"}}));
-        return;
-      case RouteResult::Kind::unavailable:
-        exchange->reply(error_reply(503, target.message, {{"Retry-After", "10"}}));
-        return;
-      case RouteResult::Kind::ok:
-        break;
-    }
-    InferenceRequest inference;
-    inference.id = make_request_id();
-    inference.route = std::string(route.plugin_route);
-    inference.body = std::move(request.body);
-    inference.stream = stream;
-    if (target.timeout_ms > 0) {
-      inference.deadline_unix_ms = now_unix_ms() + static_cast<std::int64_t>(target.timeout_ms);
-    }
-    const std::string request_id = inference.id;
-    auto sink = std::make_shared<HttpResponseSink>(exchange, stream, route.done_marker, request_id);
-    auto call = std::make_shared<PredictCall>(std::move(inference), sink);
-    Admission::Ticket ticket = 0;
-    auto instance = target.instance;
-    const auto outcome = instance->submit(call, &ticket);
-    if (outcome == Admission::Outcome::closed) {
-      request.body = call->request().body;  // not started: take the body back and re-route
-      continue;
-    }
-    if (outcome == Admission::Outcome::rejected) {
-      exchange->reply(error_reply(
-          429,
-          "model \"" + model + "\" is busy: " + std::to_string(instance->spec().max_concurrency) +
-              " requests running and " + std::to_string(instance->spec().max_queue) +
-              " waiting (max_concurrency, max_queue)",
-          {{"Retry-After", "1"}}));
-      return;
-    }
-    exchange->on_client_gone([call, instance, ticket, request_id] {
-      spdlog::debug("request {}: the client left; cancelling", request_id);
-      call->cancel();
-      instance->withdraw(ticket, call, MH_CANCELLED, "the client left");
-    });
-    if (target.timeout_ms > 0) {
-      // We are on the strand: the answer (posted there) cannot overtake the timer's setup.
-      auto timer = std::make_shared<asio::steady_timer>(
-          exchange->executor(), std::chrono::milliseconds(target.timeout_ms));
-      sink->set_timer(timer);
-      timer->async_wait([sink, instance, call, ticket,
-                         timeout_ms = target.timeout_ms](boost::system::error_code error) {
-        if (error) return;
-        sink->on_deadline(timeout_ms);
-        instance->withdraw(ticket, call, MH_DEADLINE_EXCEEDED, "deadline passed in the queue");
-      });
-    }
+  InferenceRequest inference;
+  inference.route = std::string(route.plugin_route);
+  inference.body = std::move(request.body);
+  inference.stream = stream;
+  auto sink = std::make_shared<HttpReplySink>(exchange, stream, route.done_marker);
+  SubmitResult result = registry_->submit(model, std::move(inference), std::move(sink));
+  *label = std::move(result.metrics_label);
+  if (result.outcome != ModelOutcome::accepted) {
+    exchange->reply(refusal_reply(result.outcome, result.message, result.retry_after));
     return;
   }
-  exchange->reply(
-      error_reply(503, "model \"" + model + "\" is being replaced; retry", {{"Retry-After", "1"}}));
+  // On the strand: the answer, posted there, cannot overtake this registration.
+  exchange->on_client_gone([handle = std::move(result.handle)] { handle.cancel(); });
+}
+
+void InferenceDispatch::handle_stats(std::string model, const std::shared_ptr<Exchange>& exchange) {
+  PluginStatsResult stats = registry_->plugin_stats(model);
+  if (stats.outcome != ModelOutcome::accepted) {
+    exchange->reply(
+        refusal_reply(stats.outcome, stats.message, stats.retry_after, stats.plugin_status));
+    return;
+  }
+  exchange->reply(serialized_json_reply(200, std::move(stats.json)));
 }
 
 }  // namespace mh::host

@@ -1,6 +1,7 @@
 #include "model/admission.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 namespace mh::host {
@@ -73,6 +74,7 @@ void Admission::when_idle(std::function<void()> callback) {
 }
 
 std::vector<std::function<void()>> Admission::take_idle_callbacks_locked() {
+  assert(mutex_.held());
   if (running_ > 0 || !queue_.empty()) return {};
   return std::exchange(idle_callbacks_, {});
 }

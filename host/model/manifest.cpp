@@ -91,12 +91,27 @@ ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
       manifest.load_timeout_ms =
           read_integer(file, key, value, 1, std::uint64_t{1} << 40, "a positive integer");
     } else if (key == "files") {
-      if (!value.is_array()) fail(file, key, "a list of file names", value);
+      constexpr std::string_view kFilesShape =
+          "a list of file names or {\"path\": name, \"sha256\": hex} objects";
+      if (!value.is_array()) fail(file, key, kFilesShape, value);
       for (const auto& item : value.as_array()) {
-        if (!item.is_string() || item.as_string().empty()) {
-          fail(file, key, "a list of non-empty strings", item);
+        if (item.is_string() && !item.as_string().empty()) {
+          manifest.files.push_back(sync::SourceFile{std::string(item.as_string()), {}});
+          continue;
         }
-        manifest.files.emplace_back(item.as_string());
+        // {"path": "weights/model.safetensors", "sha256": "<64 hex digits>"}; the sync checks
+        // the digest's form (files[i]: ...) and, after the transfer, the content.
+        const json::object* entry = item.if_object();
+        const json::value* path = entry != nullptr ? entry->if_contains("path") : nullptr;
+        const json::value* sha256 = entry != nullptr ? entry->if_contains("sha256") : nullptr;
+        const std::size_t known = (path != nullptr ? 1 : 0) + (sha256 != nullptr ? 1 : 0);
+        if (path == nullptr || !path->is_string() || path->as_string().empty() ||
+            (sha256 != nullptr && !sha256->is_string()) || entry->size() != known) {
+          fail(file, key, kFilesShape, item);
+        }
+        manifest.files.push_back(
+            sync::SourceFile{std::string(path->as_string()),
+                             sha256 != nullptr ? std::string(sha256->as_string()) : std::string()});
       }
     } else {
       parsed.warnings.push_back(std::string(file) + ": unknown key \"" + key +

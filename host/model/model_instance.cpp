@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 namespace mh::host {
 
@@ -178,21 +180,98 @@ void ModelInstance::init_done_fn(void* context, mh_status status, const char* me
   if (!late) done(status, status == MH_OK ? std::string() : (text.empty() ? "init failed" : text));
 }
 
-Admission::Outcome ModelInstance::submit(const std::shared_ptr<PredictCall>& call,
-                                         Admission::Ticket* ticket) {
+Admission::Outcome ModelInstance::submit(const std::shared_ptr<PredictCall>& call) {
   call->bind(shared_from_this(), &unloading_);
+  if (spec_.timeout_ms > 0) {
+    call->set_deadline(now_unix_ms() + static_cast<std::int64_t>(spec_.timeout_ms));
+  }
   auto start = [self = shared_from_this(), call] {
     call->mark_holds_slot();
     asio::post(self->workers_, [self, call] { self->run_predict(call); });
   };
-  return admission_.admit(std::move(start), ticket);
+  Admission::Ticket ticket = 0;
+  const Admission::Outcome outcome = admission_.admit(std::move(start), &ticket);
+  if (outcome == Admission::Outcome::queued) call->set_ticket(ticket);
+  const bool admitted =
+      outcome == Admission::Outcome::started || outcome == Admission::Outcome::queued;
+  if (admitted && spec_.timeout_ms > 0) {
+    // On the workers, whose tasks never block (unlike the lifecycle's syncs and cleanups), so
+    // that the 504 leaves on time.
+    call->start_deadline_timer(
+        workers_, spec_.timeout_ms,
+        [weak = weak_from_this()](const std::shared_ptr<PredictCall>& expired,
+                                  const std::string& message) {
+          if (auto self = weak.lock()) self->withdraw(expired, MH_DEADLINE_EXCEEDED, message);
+        });
+  }
+  return outcome;
 }
 
-bool ModelInstance::withdraw(Admission::Ticket ticket, const std::shared_ptr<PredictCall>& call,
-                             mh_status status, const std::string& message) {
-  if (!admission_.withdraw(ticket)) return false;
+bool ModelInstance::withdraw(const std::shared_ptr<PredictCall>& call, mh_status status,
+                             const std::string& message) {
+  const Admission::Ticket ticket = call->ticket();
+  if (ticket == 0 || !admission_.withdraw(ticket)) return false;
   call->finish_by_host(status, message);
   return true;
+}
+
+PluginStatsResult ModelInstance::read_stats() {
+  PluginStatsResult result;
+  const mh_plugin& table = library_->table();
+  const auto* stats =
+      table.get_extension == nullptr
+          ? nullptr
+          : static_cast<const mh_plugin_stats*>(table.get_extension(MH_PLUGIN_STATS_EXTENSION));
+  if (stats == nullptr || !MH_HAS_FIELD(stats, mh_plugin_stats, read) || stats->read == nullptr) {
+    result.outcome = ModelOutcome::unimplemented;
+    result.message = "model \"" + spec_.name + "\": its plugin " + library_->name() +
+                     " reports no stats (" MH_PLUGIN_STATS_EXTENSION ")";
+    return result;
+  }
+  struct Written {
+    std::string json;
+    int calls = 0;
+  } written;
+  auto write = [](void* context, const char* json, std::size_t size) noexcept {
+    auto* out = static_cast<Written*>(context);
+    try {
+      if (++out->calls == 1 && json != nullptr) out->json.assign(json, size);
+    } catch (...) {
+      out->json.clear();  // out of memory: reported as a plugin error below
+    }
+  };
+  mh_status status = MH_OK;
+  {
+    // Shared, as a predict call holds it: the plugin's read never overlaps or follows the
+    // start of cleanup.
+    std::shared_lock lock(gate_);
+    if (cleanup_started_ || instance_ == nullptr) {
+      result.outcome = ModelOutcome::unavailable;
+      result.message = "model \"" + spec_.name + "\" is unloading; retry";
+      result.retry_after = std::chrono::seconds(1);
+      return result;
+    }
+    status = stats->read(instance_, write, &written);
+  }
+  if (status != MH_OK) {
+    result.outcome = ModelOutcome::plugin_error;
+    result.plugin_status = status;
+    result.message = "model \"" + spec_.name + "\": the plugin could not read its stats";
+    return result;
+  }
+  boost::system::error_code error;
+  const boost::json::value parsed = boost::json::parse(written.json, error);
+  if (written.calls != 1 || error || !parsed.is_object()) {
+    spdlog::error("[{}] plugin bug: mh.plugin.stats/1 read wrote {} time(s){}", log_name_,
+                  written.calls, written.calls == 1 ? ", not one JSON object" : "");
+    result.outcome = ModelOutcome::plugin_error;
+    result.plugin_status = MH_INTERNAL;
+    result.message = "model \"" + spec_.name + "\": the plugin's stats are not one JSON object";
+    return result;
+  }
+  result.outcome = ModelOutcome::accepted;
+  result.json = std::move(written.json);
+  return result;
 }
 
 void ModelInstance::run_predict(const std::shared_ptr<PredictCall>& call) {
@@ -209,7 +288,7 @@ void ModelInstance::run_predict(const std::shared_ptr<PredictCall>& call) {
     return;
   }
   requests_total_.fetch_add(1, std::memory_order_relaxed);
-  mh_request* request = call->arm(call);
+  mh_request* request = call->arm();
   library_->table().predict(instance_, request, call->c_response());
 }
 

@@ -15,10 +15,11 @@ std::shared_ptr<ModelInstance> load_model_instance(const ModelSource& model,
   spec.name = model.name;
   spec.generation = generation;
   spec.manifest_dir = model.dir;
-  spec.files_dir = model.files_source ? model.files_target : model.dir;
+  spec.files_dir = model.files_dir();
   spec.config_json = model.manifest->config_json;
   spec.max_concurrency = model.manifest->max_concurrency;
   spec.max_queue = model.manifest->max_queue;
+  spec.timeout_ms = model.manifest->timeout_ms;
   return ModelInstance::create(std::move(spec), std::move(library), services.unloader,
                                services.lifecycle, services.workers);
 }

@@ -1,6 +1,7 @@
 #include "model/predict_call.hpp"
 
 #include "model/model_instance.hpp"
+#include "model/model_outcome.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,15 +11,11 @@
 
 namespace mh::host {
 
-namespace {
-
 std::int64_t now_unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-}  // namespace
 
 std::string make_request_id() {
   // A random per-process prefix and a counter: unique, short, and cheap.
@@ -30,7 +27,7 @@ std::string make_request_id() {
   return text;
 }
 
-PredictCall::PredictCall(InferenceRequest request, std::shared_ptr<ResponseSink> sink)
+PredictCall::PredictCall(InferenceRequest request, std::shared_ptr<ReplySink> sink)
     : id_(request.id), request_(std::move(request)), sink_(std::move(sink)) {
   c_request_.struct_size = sizeof(mh_request);
   c_request_.id = id_.c_str();
@@ -52,14 +49,47 @@ void PredictCall::bind(std::shared_ptr<ModelInstance> instance,
   unloading_ = unloading;
 }
 
-mh_request* PredictCall::arm(std::shared_ptr<PredictCall> self) noexcept {
-  self_ = std::move(self);
+void PredictCall::set_deadline(std::int64_t deadline_unix_ms) noexcept {
+  request_.deadline_unix_ms = deadline_unix_ms;
+  c_request_.deadline_unix_ms = deadline_unix_ms;
+}
+
+void PredictCall::start_deadline_timer(boost::asio::any_io_executor timers,
+                                       std::uint64_t timeout_ms, Expired expired) {
+  std::lock_guard lock(timer_mutex_);
+  // complete() cancels the timer under the same lock after setting finished_: a call that
+  // completed already needs none.
+  if (finished_.load() || deadline_timer_) return;
+  deadline_timer_ = std::make_unique<boost::asio::steady_timer>(
+      std::move(timers), std::chrono::milliseconds(timeout_ms));
+  deadline_timer_->async_wait([weak = weak_from_this(), timeout_ms, expired = std::move(expired)](
+                                  const boost::system::error_code& error) {
+    if (error) return;
+    auto call = weak.lock();
+    if (call && !call->finished()) call->on_deadline(timeout_ms, expired);
+  });
+}
+
+void PredictCall::on_deadline(std::uint64_t timeout_ms, const Expired& expired) {
+  deadline_passed_.store(true);  // from now on the plugin hears it too
+  const std::string message =
+      "the request took longer than the model's timeout_ms (" + std::to_string(timeout_ms) + " ms)";
+  spdlog::info("request {}: {}", id_, message);
+  // A queued call leaves the queue before its client hears, so that the client's next request
+  // finds the queue as the answer says.
+  if (expired) expired(shared_from_this(), message);
+  answer(MH_DEADLINE_EXCEEDED, message);
+}
+
+mh_request* PredictCall::arm() noexcept {
+  self_ = shared_from_this();
   return &c_request_;
 }
 
 mh_status PredictCall::stop_reason() const noexcept {
   if (cancelled_.load()) return MH_CANCELLED;
   if (unloading_ != nullptr && unloading_->load()) return MH_CANCELLED;
+  if (deadline_passed_.load()) return MH_DEADLINE_EXCEEDED;
   if (request_.deadline_unix_ms != 0 && now_unix_ms() >= request_.deadline_unix_ms) {
     return MH_DEADLINE_EXCEEDED;
   }
@@ -74,6 +104,8 @@ mh_status PredictCall::write_fn(mh_response* response, const char* data, std::si
   }
   if (!call->request_.stream) return MH_FAILED_PRECONDITION;
   if (mh_status reason = call->stop_reason(); reason != MH_OK) return reason;
+  std::lock_guard lock(call->sink_mutex_);
+  if (!call->sink_) return MH_DEADLINE_EXCEEDED;  // the deadline answered while it wrote
   call->sink_->chunk(std::string(data == nullptr ? "" : data, data == nullptr ? 0 : size));
   return MH_OK;
 }
@@ -97,11 +129,26 @@ void PredictCall::finish_by_host(mh_status status, std::string message) {
   complete(status, std::move(message));
 }
 
+bool PredictCall::answer(mh_status status, std::string body) {
+  std::shared_ptr<ReplySink> sink;
+  {
+    std::lock_guard lock(sink_mutex_);
+    sink = std::move(sink_);
+    if (!sink) return false;
+    // Under the lock, so that a write racing with this finish cannot deliver a chunk after it.
+    sink->finish(status, std::move(body));
+  }
+  return true;
+}
+
 void PredictCall::complete(mh_status status, std::string body) {
   // Whatever holds this call, it stays alive until this function returns.
   std::shared_ptr<PredictCall> keep = std::move(self_);
-  std::shared_ptr<ResponseSink> sink = std::move(sink_);
   std::shared_ptr<ModelInstance> instance = std::move(instance_);
+  {
+    std::lock_guard lock(timer_mutex_);
+    if (deadline_timer_) deadline_timer_->cancel();
+  }
   // The plugin may no longer read the request: drop the large part now.
   std::string().swap(request_.body);
   // The slot is free before the client hears back, so its next request finds it free.
@@ -111,7 +158,22 @@ void PredictCall::complete(mh_status status, std::string body) {
     status = MH_UNAVAILABLE;
     body = "the model was unloaded before the request finished (--drain-timeout-ms); retry";
   }
-  if (sink) sink->finish(status, std::move(body));
+  answer(status, std::move(body));
+}
+
+RequestHandle::RequestHandle(std::shared_ptr<PredictCall> call,
+                             std::shared_ptr<ModelInstance> instance)
+    : call_(std::move(call)), instance_(std::move(instance)) {}
+
+void RequestHandle::cancel() const {
+  if (!call_ || call_->finished()) return;
+  spdlog::debug("request {}: the client left; cancelling", call_->id());
+  call_->cancel();
+  if (instance_) instance_->withdraw(call_, MH_CANCELLED, "the client left");
+}
+
+std::string_view RequestHandle::request_id() const noexcept {
+  return call_ ? std::string_view(call_->id()) : std::string_view();
 }
 
 }  // namespace mh::host

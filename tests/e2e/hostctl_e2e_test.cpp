@@ -3,6 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <modelhost/version.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <filesystem>
@@ -166,7 +167,7 @@ TEST_CASE("status_echo_ready") {
   REQUIRE(row.size() == 8);
   CHECK(row[1] == "ready");
   CHECK(row[2] == "1");
-  CHECK(row[4] == "1.0.0");
+  CHECK(row[4] == MODELHOST_VERSION);
   CHECK(row[5] == "0");  // in flight
   CHECK(row[7] == "-");  // no error
 }

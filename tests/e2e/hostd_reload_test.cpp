@@ -2,6 +2,7 @@
 // serving ones, a plugin whose init never ends, unload.
 #include "hostd_e2e_helpers.hpp"
 
+#include <modelhost/version.h>
 #include <atomic>
 #include <fstream>
 #include <set>
@@ -81,9 +82,9 @@ TEST_CASE("replace_so_in_place_under_load_no_request_fails") {
   CHECK(failures.load() == 0);
   CHECK(done.load() == kClients * kRequests);
   CHECK(reloads == kReloads);
-  CHECK(versions_seen.count("1.0.0") == 1);
+  CHECK(versions_seen.count(MODELHOST_VERSION) == 1);
   CHECK(versions_seen.count("2.0.0-next") == 1);
-  // Odd reloads put 1.0.0 in place, even ones 2.0.0-next; the last is even.
+  // Odd reloads put MODELHOST_VERSION in place, even ones 2.0.0-next; the last is even.
   CHECK(echo_version(predict(client, "echo", "{}")) == "2.0.0-next");
   CHECK(admin.model("echo")->at("generation") == 2 + kReloads);
   CHECK(admin.model("other")->at("generation") == 1);
@@ -181,7 +182,7 @@ TEST_CASE("broken_models_show_errors_while_others_serve") {
   CHECK_FALSE(good_status->at("error").is_null());
   auto answer = predict(client, "good", "{}");
   CHECK(answer.status == 200);
-  CHECK(echo_version(answer) == "1.0.0");
+  CHECK(echo_version(answer) == MODELHOST_VERSION);
 
   // ... and its broken manifest too.
   write_file_atomically(good / "model.json", "{ not json");

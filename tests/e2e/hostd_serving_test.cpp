@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <modelhost/version.h>
 #include <boost/json/parse.hpp>
 #include <fstream>
 #include <thread>
@@ -35,13 +36,13 @@ TEST_CASE("empty_dir_then_echo_reload") {
   REQUIRE(answer.status == 200);
   CHECK(answer.header("content-type") == "application/json");
   CHECK(answer.json().at("echo").at("hello") == "world");
-  CHECK(echo_version(answer) == "1.0.0");
+  CHECK(echo_version(answer) == MODELHOST_VERSION);
   CHECK(answer.json().at("route") == "predict");
 
   auto entry = admin.model("echo");
   REQUIRE(entry);
   CHECK(entry->at("plugin") == "echo");
-  CHECK(entry->at("plugin_version") == "1.0.0");
+  CHECK(entry->at("plugin_version") == MODELHOST_VERSION);
   CHECK(entry->at("generation") == 1);
   CHECK(entry->at("error").is_null());
   // The library loaded is hostd's private, content-addressed copy.

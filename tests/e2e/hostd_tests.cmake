@@ -1,7 +1,7 @@
 # hostd's end-to-end tests; included from tests/e2e/CMakeLists.txt after mh_e2e_support.
 find_package(doctest REQUIRED)
 add_executable(hostd_e2e_test hostd_e2e_main.cpp hostd_serving_test.cpp hostd_reload_test.cpp
-                              hostd_shutdown_test.cpp hostd_files_test.cpp)
+                              hostd_shutdown_test.cpp hostd_files_test.cpp hostd_routes_test.cpp)
 target_link_libraries(hostd_e2e_test PRIVATE mh_e2e_support doctest::doctest Boost::json
                                              mh_warnings)
 foreach(case
@@ -22,7 +22,16 @@ foreach(case
     sigterm_lets_streams_finish_and_cleans_up_every_model
     model_files_synced_before_init_and_on_reload
     api_key_guards_the_public_v1_routes
-    drain_timeout_stops_a_long_request_of_a_replaced_generation)
+    drain_timeout_stops_a_long_request_of_a_replaced_generation
+    retrieve_model_in_openai_shape
+    wrong_method_405_with_allow_and_404_on_every_listener
+    print_routes_lists_both_tables)
   add_test(NAME e2e.${case} COMMAND hostd_e2e_test --test-case=${case})
   set_tests_properties(e2e.${case} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# README.md's "### Routes" tables must be what hostd --print-routes prints (the tables hostd
+# dispatches with), so the route list in the README cannot drift from the code.
+add_test(NAME docs.readme_routes
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check_readme_routes.sh $<TARGET_FILE:hostd>
+                 ${PROJECT_SOURCE_DIR}/README.md)

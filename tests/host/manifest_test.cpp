@@ -34,7 +34,7 @@ TEST_CASE("manifest: every key of DESIGN.md, with defaults") {
   CHECK(m.max_concurrency == 8);
   CHECK(m.max_queue == 16);  // 2 x max_concurrency unless given
   CHECK(m.timeout_ms == 120000);
-  CHECK(m.files == std::vector<std::string>{"a.json", "b.safetensors"});
+  CHECK(m.files == std::vector<mh::sync::SourceFile>{{"a.json", ""}, {"b.safetensors", ""}});
   CHECK(parsed.warnings.empty());
 
   auto empty = parse_manifest("{}", "model.json");
@@ -68,6 +68,15 @@ TEST_CASE("manifest: wrong types fail naming the file, the key and the value") {
   CHECK(failure_of(R"({"config": [1]})") ==
         "/m/echo/model.json: \"config\" must be an object, got [1]");
   CHECK(failure_of(R"({"files": ["a", 3]})").find("got 3") != std::string::npos);
+  CHECK(failure_of(R"({"files": [{"sha256": "ab"}]})").find("\"files\"") != std::string::npos);
+  CHECK(failure_of(R"({"files": [{"path": "a", "md5": "x"}]})").find("md5") != std::string::npos);
+  const std::string digest(64, 'a');
+  auto pinned = parse_manifest(R"({"download_files_from": "https://h/m/", "files": ["a.json",
+                                   {"path": "w.bin", "sha256": ")" +
+                                   digest + R"("}]})",
+                               "model.json");
+  CHECK(pinned.manifest.files ==
+        std::vector<mh::sync::SourceFile>{{"a.json", ""}, {"w.bin", digest}});
   CHECK(failure_of(R"({"download_files_from": true})").find("got true") != std::string::npos);
   CHECK(failure_of("[1, 2]").find("must hold a JSON object") != std::string::npos);
   CHECK(failure_of("{ nope").find("/m/echo/model.json: not valid JSON") == 0);

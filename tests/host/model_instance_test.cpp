@@ -1,5 +1,6 @@
 // A generation driven through the C ABI: init, predict, cleanup with the echo plugin; the
-// response's promises (check_cancelled, write on a non-stream); a plugin that finishes twice.
+// response's promises (check_cancelled, write on a non-stream); a plugin that finishes twice;
+// the deadline timer and cancellation; the plugin stats extension.
 #include "model/model_instance.hpp"
 #include "support/hostd_process.hpp"
 
@@ -14,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct RecordingSink : ResponseSink {
+struct RecordingSink : ReplySink {
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<std::string> chunks;
@@ -50,12 +51,14 @@ struct Harness {
   }
 
   std::shared_ptr<ModelInstance> load(const std::filesystem::path& plugin,
-                                      std::string config = "{}") {
+                                      std::string config = "{}", std::uint64_t timeout_ms = 0,
+                                      std::size_t max_concurrency = 2) {
     InstanceSpec spec;
     spec.name = "test";
     spec.config_json = std::move(config);
-    spec.max_concurrency = 2;
+    spec.max_concurrency = max_concurrency;
     spec.max_queue = 2;
+    spec.timeout_ms = timeout_ms;
     return ModelInstance::create(spec, PluginLibrary::load(plugin), unloader, pool.get_executor(),
                                  pool.get_executor());
   }
@@ -173,4 +176,109 @@ TEST_CASE("instance: init past the load timeout fails; the late instance is clea
   // The plugin answers later; the host cleans that instance up by itself.
   std::this_thread::sleep_for(600ms);
   CHECK(instance->unloading());
+}
+
+TEST_CASE(
+    "instance: past timeout_ms the client hears 504 at once, the plugin is told, the queue "
+    "lets go") {
+  Harness harness;
+  // The hold plugin never looks at check_cancelled: only the host's timer can answer.
+  auto instance = harness.load(MH_HOLD_PLUGIN, "{}", 200, 1);
+  REQUIRE(Harness::init(instance).first == MH_OK);
+  auto running_sink = std::make_shared<RecordingSink>();
+  auto running = std::make_shared<PredictCall>(
+      InferenceRequest{make_request_id(), "predict", "{}", false, 0}, running_sink);
+  auto queued_sink = std::make_shared<RecordingSink>();
+  auto queued = std::make_shared<PredictCall>(
+      InferenceRequest{make_request_id(), "predict", "{}", false, 0}, queued_sink);
+  REQUIRE(instance->submit(running) == Admission::Outcome::started);
+  REQUIRE(instance->submit(queued) == Admission::Outcome::queued);
+  CHECK(running->deadline_unix_ms() > 0);
+  for (int i = 0; i < 1000 && instance->requests_total() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(instance->in_flight() == 2);
+
+  REQUIRE(running_sink->wait_finished());
+  REQUIRE(queued_sink->wait_finished());
+  const std::pair<mh_status, std::string> expected{
+      MH_DEADLINE_EXCEEDED, "the request took longer than the model's timeout_ms (200 ms)"};
+  CHECK(running_sink->finishes[0] == expected);
+  CHECK(queued_sink->finishes[0] == expected);
+  // The running call's plugin hears it; it still holds its slot. The queued one left.
+  CHECK(running->c_response()->check_cancelled(running->c_response()) == MH_DEADLINE_EXCEEDED);
+  CHECK_FALSE(running->finished());
+  CHECK(queued->finished());
+  CHECK(instance->in_flight() == 1);
+
+  // The plugin's finish comes at cleanup: it frees the slot, the client heard once.
+  Harness::cleanup(instance);
+  CHECK(running->finished());
+  CHECK(instance->in_flight() == 0);
+  CHECK(running_sink->finishes.size() == 1);
+  CHECK(instance->requests_total() == 1);  // the queued one never reached the plugin
+}
+
+TEST_CASE("instance: a request handle cancels a queued call and a running one") {
+  Harness harness;
+  auto instance = harness.load(mh::e2e::echo_plugin(), "{}", 0, 1);
+  REQUIRE(Harness::init(instance).first == MH_OK);
+  auto running_sink = std::make_shared<RecordingSink>();
+  auto running = std::make_shared<PredictCall>(
+      InferenceRequest{make_request_id(), "predict", R"({"delay_ms":5000})", false, 0},
+      running_sink);
+  auto queued_sink = std::make_shared<RecordingSink>();
+  auto queued = std::make_shared<PredictCall>(
+      InferenceRequest{make_request_id(), "predict", "{}", false, 0}, queued_sink);
+  REQUIRE(instance->submit(running) == Admission::Outcome::started);
+  REQUIRE(instance->submit(queued) == Admission::Outcome::queued);
+  // The running one reaches the plugin (on a worker) before it is cancelled.
+  for (int i = 0; i < 1000 && instance->requests_total() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(instance->requests_total() == 1);
+
+  RequestHandle(queued, instance).cancel();
+  REQUIRE(queued_sink->wait_finished());
+  CHECK(queued_sink->finishes[0].first == MH_CANCELLED);
+  CHECK(instance->in_flight() == 1);
+
+  const RequestHandle handle(running, instance);
+  CHECK(handle.request_id() == running->id());
+  handle.cancel();
+  REQUIRE(running_sink->wait_finished());
+  CHECK(running_sink->finishes[0].first == MH_CANCELLED);
+  handle.cancel();           // idempotent
+  RequestHandle().cancel();  // an empty handle does nothing
+  CHECK(instance->requests_total() == 1);
+  Harness::cleanup(instance);
+}
+
+TEST_CASE("instance: plugin stats through mh.plugin.stats/1, never after cleanup began") {
+  Harness harness;
+  auto instance = harness.load(MH_STATS_PLUGIN);
+  REQUIRE(Harness::init(instance).first == MH_OK);
+  auto sink = std::make_shared<RecordingSink>();
+  instance->submit(std::make_shared<PredictCall>(
+      InferenceRequest{make_request_id(), "predict", "{}", false, 0}, sink));
+  REQUIRE(sink->wait_finished());
+  PluginStatsResult stats = instance->read_stats();
+  CHECK(stats.outcome == ModelOutcome::accepted);
+  CHECK(stats.json == R"({"requests":1,"reads":1})");
+  Harness::cleanup(instance);
+  stats = instance->read_stats();
+  CHECK(stats.outcome == ModelOutcome::unavailable);
+  CHECK(stats.message.find("unloading") != std::string::npos);
+
+  auto failing = harness.load(MH_STATS_PLUGIN, R"({"stats_error": true})");
+  REQUIRE(Harness::init(failing).first == MH_OK);
+  stats = failing->read_stats();
+  CHECK(stats.outcome == ModelOutcome::plugin_error);
+  CHECK(stats.plugin_status == MH_UNAVAILABLE);
+  Harness::cleanup(failing);
+
+  auto echo = harness.load(mh::e2e::echo_plugin());
+  REQUIRE(Harness::init(echo).first == MH_OK);
+  stats = echo->read_stats();
+  CHECK(stats.outcome == ModelOutcome::unimplemented);
+  CHECK(stats.message.find(MH_PLUGIN_STATS_EXTENSION) != std::string::npos);
+  Harness::cleanup(echo);
 }

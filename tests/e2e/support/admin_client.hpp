@@ -1,5 +1,5 @@
 #pragma once
-// The admin API of .notes/ADMIN_API.md spoken directly over hostd's Unix socket (what hostctl
+// The admin API (docs/admin-api.md) spoken directly over hostd's Unix socket (what hostctl
 // does), for tests that drive reloads without going through hostctl.
 #include "support/http_client.hpp"
 

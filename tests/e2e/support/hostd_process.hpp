@@ -24,7 +24,7 @@ namespace mh::e2e {
 
 // Paths of what the build made (compile definitions of the support library).
 std::filesystem::path hostd_binary();      // MH_HOSTD_BINARY
-std::filesystem::path echo_plugin();       // MH_ECHO_PLUGIN (libmh_echo.so, "1.0.0")
+std::filesystem::path echo_plugin();       // MH_ECHO_PLUGIN (libmh_echo.so, MODELHOST_VERSION)
 std::filesystem::path echo_next_plugin();  // MH_ECHO_NEXT_PLUGIN (reports "2.0.0-next")
 
 struct HostdOptions {

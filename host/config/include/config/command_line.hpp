@@ -16,11 +16,13 @@ class ConfigError : public std::runtime_error {
 };
 
 // What the command line asks for: run with a config, or exit at once (after --help or
-// --version, or a parse error) with the given code, the text already printed.
+// --version, or a parse error) with the given code, the text already printed, or print the
+// route tables (--print-routes: the daemon knows the routes, the command line does not).
 struct ExitNow {
   int code;
 };
-using CommandLine = std::variant<HostConfig, ExitNow>;
+struct PrintRoutes {};
+using CommandLine = std::variant<HostConfig, ExitNow, PrintRoutes>;
 
 // Parses argv; prints help, version and parse errors itself. Does not touch the filesystem.
 CommandLine parse_command_line(int argc, const char* const* argv);

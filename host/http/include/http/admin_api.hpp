@@ -1,18 +1,22 @@
 #pragma once
-// The admin API of .notes/ADMIN_API.md (what hostctl speaks): GET /admin/status,
+// The admin API of docs/admin-api.md (what hostctl speaks): GET /admin/status,
 // POST /admin/reload, /admin/unload, /admin/sync. Served on the admin socket (and the optional
-// token-guarded TCP admin listener) only.
-#include "config/host_config.hpp"
+// token-guarded TCP admin listener) only; AdminApi::routes() is its route table.
 #include "http/http_exchange.hpp"
+#include "http/route_table.hpp"
 #include "model/model_registry.hpp"
+
+#include <modelhost/version.h>
 
 #include <chrono>
 #include <memory>
+#include <span>
+#include <string>
 
 namespace mh::host {
 
 struct HostIdentity {
-  std::string version = "1.0.0";
+  std::string version = MODELHOST_VERSION;
   long pid = 0;
   std::string listen;  // the bound public address
   std::string models_dir;
@@ -23,16 +27,17 @@ class AdminApi {
  public:
   AdminApi(std::shared_ptr<ModelRegistry> registry, HostIdentity identity);
 
-  // Handles /admin/* (false when `request.path` is none of its routes).
-  bool handle(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
+  // The admin API's rows, in the order they are matched.
+  static std::span<const Route<AdminApi>> routes();
 
   // The status document (also used in tests).
   std::string status_json() const;
 
  private:
-  void reload(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
-  void unload(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
-  void sync(const HttpRequest& request, const std::shared_ptr<Exchange>& exchange);
+  void status(RouteCall call);
+  void reload(RouteCall call);
+  void unload(RouteCall call);
+  void sync(RouteCall call);
 
   std::shared_ptr<ModelRegistry> registry_;
   HostIdentity identity_;

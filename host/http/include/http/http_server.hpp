@@ -44,6 +44,7 @@ class HttpServer {
   // Closes every connection now (the end of shutdown). [thread: any]
   void close_all();
 
+  // What the server shares with its connections (defined in http_connection.hpp).
   struct Shared;
 
  private:

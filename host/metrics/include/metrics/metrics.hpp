@@ -2,7 +2,7 @@
 // /metrics in the Prometheus text format (version 0.0.4): requests by model and HTTP status, a
 // latency histogram per model, and per-model gauges taken from the registry's status at
 // scrape time (in flight, state, load duration, sync bytes and time).
-#include "model/model_registry.hpp"
+#include "model/model_status.hpp"
 
 #include <cstdint>
 #include <map>

@@ -2,6 +2,8 @@
 // Admission control for one model generation: at most max_concurrency requests run in the
 // plugin at once, at most max_queue more wait (first come, first served), the rest are
 // refused (the HTTP layer answers 429). Thread-safe; callbacks run outside the lock.
+#include "model/checked_mutex.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -46,12 +48,12 @@ class Admission {
     Ticket ticket;
     std::function<void()> start;
   };
-  // Takes the idle callbacks when idle; call with the lock held.
+  // Takes the idle callbacks when idle. [requires mutex_; asserted]
   std::vector<std::function<void()>> take_idle_callbacks_locked();
 
   const std::size_t max_concurrency_;
   const std::size_t max_queue_;
-  mutable std::mutex mutex_;
+  mutable CheckedMutex mutex_;
   std::size_t running_ = 0;
   bool closed_ = false;
   std::deque<Waiter> queue_;

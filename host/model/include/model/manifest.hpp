@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sync/source_uri.hpp"
+
 namespace mh::host {
 
 class ManifestError : public std::runtime_error {
@@ -22,8 +24,9 @@ struct Manifest {
   std::optional<std::string> download_files_from;
   // Where they go; absent: hostd's --cache-dir.
   std::optional<std::string> download_files_to;
-  // For an https:// source: the files to fetch, relative to it.
-  std::vector<std::string> files;
+  // The files to fetch, relative to the source (required for https://, a filter otherwise); each
+  // a name, or {"path": name, "sha256": hex} to pin its content (checked by the sync).
+  std::vector<sync::SourceFile> files;
   // The plugin library, relative to the manifest's directory (then to --plugin-dir folders);
   // absent: the only .so next to model.json.
   std::optional<std::string> plugin;

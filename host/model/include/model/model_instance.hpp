@@ -8,6 +8,7 @@
 // library to the LibraryUnloader when it dies, so the library unloads at least one second
 // after the last done — never from a plugin thread.
 #include "model/admission.hpp"
+#include "model/model_outcome.hpp"
 #include "model/predict_call.hpp"
 #include "plugin/library_unloader.hpp"
 #include "plugin/plugin_library.hpp"
@@ -35,13 +36,14 @@ struct InstanceSpec {
   std::string config_json = "{}";
   std::size_t max_concurrency = 64;
   std::size_t max_queue = 128;
+  std::uint64_t timeout_ms = 0;  // each request's deadline from its admission (0: none)
 };
 
 class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
  public:
   using InitDone = std::function<void(mh_status status, std::string message)>;
 
-  // `timers` runs the init timeout; `workers` runs predict calls.
+  // `timers` runs the init timeout; `workers` runs predict calls and request deadlines.
   static std::shared_ptr<ModelInstance> create(InstanceSpec spec,
                                                std::shared_ptr<const PluginLibrary> library,
                                                LibraryUnloader& unloader,
@@ -60,12 +62,20 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
 
   // Admits one request (see Admission); once admitted it runs on a worker: the plugin's
   // predict, or an immediate finish when the call was cancelled, expired or the instance is
-  // unloading. `ticket` identifies a queued call for withdraw().
-  Admission::Outcome submit(const std::shared_ptr<PredictCall>& call,
-                            Admission::Ticket* ticket = nullptr);
-  // Takes a queued call out (client gone, deadline) and finishes it; false when it started.
-  bool withdraw(Admission::Ticket ticket, const std::shared_ptr<PredictCall>& call,
-                mh_status status, const std::string& message);
+  // unloading. With a timeout_ms, the call gets its deadline here and a timer that answers
+  // MH_DEADLINE_EXCEEDED when it passes (taking a still queued call out). `closed`: this
+  // generation drains; the call is untouched and may go to the successor.
+  Admission::Outcome submit(const std::shared_ptr<PredictCall>& call);
+  // Takes a queued call out (client gone, deadline) and finishes it with `status`; false when
+  // it is not queued (it started, or it was taken out already).
+  bool withdraw(const std::shared_ptr<PredictCall>& call, mh_status status,
+                const std::string& message);
+
+  // The plugin's mh.plugin.stats/1 for this instance: `accepted` with its JSON object,
+  // `unimplemented` when the plugin lacks the extension, `unavailable` once cleanup began
+  // (the plugin is never called after that), `plugin_error` when it answered an error.
+  // Synchronous (the plugin promises to be quick). [thread: any but a plugin callback]
+  PluginStatsResult read_stats();
 
   // Drain: refuses new requests (submit answers `closed`), then runs `callback` once no
   // request runs or waits.

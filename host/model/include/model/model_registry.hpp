@@ -1,22 +1,38 @@
 #pragma once
-// The routing table (model name -> the generation that serves it) and the lifecycle of every
-// generation: reload diffing, sync, load, atomic swap, drain, cleanup, unload.
+// The model layer's one entry for the rest of hostd: which generation serves each model name,
+// the requests sent to it, and the lifecycle of every generation: reload, sync, load, atomic
+// swap, drain, cleanup, unload.
 //
 // For each model name there is at most one serving generation (ready; requests go there), at
 // most one pending one (syncing or loading beside it), and any number retiring (draining, or
 // abandoned while loading). A reload compares each directory's content hash (manifest and
-// plugin) with the latest attempt: new -> a first generation; changed -> a new generation
-// beside the old, swapped in atomically once ready (the old drains, cleans up, unloads); a
-// failed new generation leaves the old serving with the error in status; removed -> routing
-// stops at once, then drain, cleanup, unload; unchanged -> nothing, except that a model with
-// files re-syncs them and loads anew when they changed.
+// plugin) with the latest attempt (see reload_plan.hpp): new -> a first generation; changed ->
+// a new generation beside the old, swapped in atomically once ready (the old drains, cleans
+// up, unloads); a failed new generation leaves the old serving with the error in status;
+// removed -> routing stops at once, then drain, cleanup, unload; unchanged -> nothing, except
+// that a model with files re-syncs them and loads anew when they changed.
+//
+// Requests (submit): admission, the deadline, cancellation, and the re-route of a request
+// whose generation began to drain between routing and admission (it goes to the successor,
+// body and all) happen here; the caller only frames the answer. A request admitted to a
+// generation that then drains still completes.
+//
+// Files: model_registry.cpp (requests, admin), registry_reload.cpp (applying a reload plan),
+// registry_lifecycle.cpp (a generation's way up and down, syncs), registry_status.cpp,
+// registry_waiters.cpp (waiting until models settle); registry_entry.hpp holds the state.
 //
 // Thread-safety: every public function may be called from any thread. Slow work (scanning,
 // syncing, loading, init, cleanup) runs on the lifecycle executor, never on the caller's.
+#include "model/checked_mutex.hpp"
 #include "model/model_instance.hpp"
 #include "model/model_loader.hpp"
+#include "model/model_outcome.hpp"
 #include "model/model_state.hpp"
+#include "model/model_status.hpp"
 #include "model/models_directory.hpp"
+#include "model/predict_call.hpp"
+#include "model/reload_change.hpp"
+#include "model/reply_sink.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -25,65 +41,18 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
-
-namespace mh::sync {
-class SyncProgress;
-}
 
 namespace mh::host {
 
-struct SyncView {
-  std::string state = "idle";  // idle | running | done | failed
-  std::uint64_t bytes_done = 0;
-  std::uint64_t bytes_total = 0;
-  std::size_t files_done = 0;
-  std::size_t files_total = 0;
-  std::string current_file;
-  std::optional<std::string> error;
-};
-
-struct ModelStatus {
-  std::string name;
-  ModelState state = ModelState::failed;
-  std::uint64_t generation = 0;
-  std::string plugin;  // the plugin's own name ("" before it loaded)
-  std::string plugin_version;
-  std::string plugin_path;  // the private copy that was loaded
-  std::string manifest_dir;
-  std::string files_dir;
-  std::optional<std::string> error;  // the latest failure, also while an older generation serves
-  struct Pending {
-    std::uint64_t generation = 0;
-    ModelState state = ModelState::loading;
-    std::optional<std::string> error;
-  };
-  std::optional<Pending> pending;  // a new generation on its way while another serves
-  std::size_t in_flight = 0;
-  std::uint64_t requests_total = 0;
-  std::optional<double> load_ms;
-  SyncView sync;
-  // Totals for /metrics.
-  std::uint64_t sync_bytes_total = 0;
-  double sync_seconds_total = 0;
-  std::uint64_t syncs_total = 0;
-  std::uint64_t sync_failures_total = 0;
-};
-
-struct ReloadChange {
-  std::string name;
-  std::string action;  // added | changed | removed | unchanged | failed | unloaded
-  ModelState state = ModelState::failed;
-  std::optional<std::string> error;
-};
-
+// Whether a model could take a request now (the readiness probe's question).
 struct RouteResult {
   enum class Kind { ok, unknown, loading, unavailable };
   Kind kind = Kind::unknown;
-  std::shared_ptr<ModelInstance> instance;  // when ok
-  std::string message;                      // otherwise
-  std::uint64_t timeout_ms = 0;             // the model's request deadline (0: none)
+  std::string message;  // when not ok
 };
 
 struct RegistrySettings {
@@ -99,7 +68,19 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
   static std::shared_ptr<ModelRegistry> create(RegistrySettings settings, LoaderServices services);
   ~ModelRegistry();
 
-  // Where a request for `name` goes now.
+  // Runs `request` on the generation serving `name`. `accepted`: the sink hears the answer
+  // exactly once (from any thread): the plugin's, MH_DEADLINE_EXCEEDED once the model's
+  // timeout_ms passed (at once, while the plugin is told to stop), MH_CANCELLED after
+  // handle.cancel(), or MH_UNAVAILABLE when the generation was unloaded under it. Any other
+  // outcome: the sink is never called and the result says why. An empty request id gets one.
+  SubmitResult submit(std::string_view name, InferenceRequest request,
+                      std::shared_ptr<ReplySink> sink);
+
+  // The serving generation's plugin stats (mh.plugin.stats/1). Never calls the plugin once its
+  // cleanup began. [thread: any but a plugin callback]
+  PluginStatsResult plugin_stats(std::string_view name);
+
+  // Whether `name` would take a request now (readiness; submit() decides for real).
   RouteResult route(std::string_view name) const;
 
   // Rescans the models directory (all models, or only `name`) and applies the differences.
@@ -127,17 +108,27 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
   struct Entry;
   struct Waiter;
   struct PendingChange;
+  struct Target;
   using After = std::vector<std::function<void()>>;
 
   ModelRegistry(RegistrySettings settings, LoaderServices services);
 
+  // Where a request for `name` goes now. [requires mutex_]
+  Target find_target(std::string_view name) const;
+
+  // registry_reload.cpp
   void run_reload(const std::optional<std::string>& name, bool wait,
                   std::chrono::milliseconds timeout, const ReloadDone& done);
   std::vector<ReloadChange> finish_changes(const std::vector<PendingChange>& changes) const;
+  // The functions named *_locked require mutex_ (they assert it); `after` collects what to run
+  // once it is released.
   void start_generation_locked(Entry& entry, const ModelSource& source, bool files_ready,
                                After& after);
   void abandon_pending_locked(Entry& entry);
   void retire_serving_locked(Entry& entry, After& after);
+  void forget_if_gone_locked(const std::string& name);
+
+  // registry_lifecycle.cpp
   void start_refresh_locked(Entry& entry, After& after);
   void load_generation(const std::string& name, const std::shared_ptr<Generation>& generation);
   void on_init_done(const std::string& name, const std::shared_ptr<Generation>& generation,
@@ -149,9 +140,12 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
   void refresh_files(const std::string& name, const ModelSource& source);
   bool run_sync(const std::string& name, const ModelSource& source, std::stop_token stop,
                 bool* changed);
-  void forget_if_gone_locked(const std::string& name);
 
+  // registry_status.cpp
   static ModelState state_of(const Entry& entry);
+  static ModelStatus status_of(const Entry& entry);
+
+  // registry_waiters.cpp
   bool settled_locked(const std::string& name) const;
   void when_settled(std::function<bool()> settled, std::optional<std::chrono::milliseconds> timeout,
                     std::function<void()> callback);
@@ -159,8 +153,8 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
 
   const RegistrySettings settings_;
   const LoaderServices services_;
-  std::mutex reload_mutex_;   // one reload at a time (held on a lifecycle thread)
-  mutable std::mutex mutex_;  // everything below
+  std::mutex reload_mutex_;     // one reload at a time (held on a lifecycle thread)
+  mutable CheckedMutex mutex_;  // everything below
   std::map<std::string, Entry, std::less<>> entries_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
   bool shutting_down_ = false;

@@ -34,6 +34,12 @@ struct ModelSource {
   std::filesystem::path files_target;
   // SHA-256 over the manifest's and the plugin's bytes: changes when either does.
   std::string content_hash;
+
+  // The directory the plugin reads the model's files from (mh_model_meta.files_dir): the
+  // files target, or the manifest's directory when the model names no files.
+  const std::filesystem::path& files_dir() const noexcept {
+    return files_source ? files_target : dir;
+  }
 };
 
 // Scans the whole directory; models sorted by name. Two models syncing different sources into
