@@ -15,7 +15,7 @@ std::string failure_of(std::string_view text) {
 }
 }  // namespace
 
-TEST_CASE("manifest: every key of DESIGN.md, with defaults") {
+TEST_CASE("manifest: every documented key, with defaults") {
   auto parsed = parse_manifest(R"({
     "download_files_from": "cache/llama-1b-instruct/",
     "download_files_to": "/var/practicus/cache",

@@ -1,7 +1,7 @@
 #pragma once
-// model.json, parsed at the edge into a plain struct (DESIGN.md "model.json"). Keys starting
-// with '_' are comments; unknown keys give warnings; a wrong type fails with the file, the key
-// and the bad value.
+// model.json, parsed at the edge into a plain struct (docs/plugin-guide.md, "model.json"). Keys
+// starting with '_' are comments; unknown keys give warnings; a wrong type fails with the file, the
+// key and the bad value.
 #include <cstdint>
 #include <optional>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 #pragma once
-// The lifecycle of a model generation (DESIGN.md):
+// The lifecycle of a model generation (docs/architecture.md):
 //
 //   syncing ──► loading ──► ready ──► draining ──► unloaded
 //      │           │
