@@ -11,12 +11,6 @@
 
 namespace mh::host {
 
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string make_request_id() {
   // A random per-process prefix and a counter: unique, short, and cheap.
   static const std::uint32_t prefix = std::random_device{}();
@@ -90,7 +84,7 @@ mh_status PredictCall::stop_reason() const noexcept {
   if (cancelled_.load()) return MH_CANCELLED;
   if (unloading_ != nullptr && unloading_->load()) return MH_CANCELLED;
   if (deadline_passed_.load()) return MH_DEADLINE_EXCEEDED;
-  if (request_.deadline_unix_ms != 0 && now_unix_ms() >= request_.deadline_unix_ms) {
+  if (deadline_passed(request_.deadline_unix_ms)) {
     return MH_DEADLINE_EXCEEDED;
   }
   return MH_OK;

@@ -2,19 +2,9 @@
 
 #include "plugin_host.hpp"
 
-#include <chrono>
+#include "plugin/request_deadline.hpp"
 
 namespace mh::runner {
-
-namespace {
-
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 RunnerCall::RunnerCall(PluginHost& host, isolation::PredictMessage message)
     : host_(host), message_(std::move(message)) {
@@ -34,7 +24,7 @@ RunnerCall::RunnerCall(PluginHost& host, isolation::PredictMessage message)
 
 mh_status RunnerCall::stop_reason() const noexcept {
   if (mh_status stop = stop_.load(); stop != MH_OK) return stop;
-  if (message_.deadline_unix_ms != 0 && now_unix_ms() >= message_.deadline_unix_ms) {
+  if (host::deadline_passed(message_.deadline_unix_ms)) {
     return MH_DEADLINE_EXCEEDED;
   }
   return MH_OK;

@@ -9,6 +9,7 @@
 // 504 at once and the plugin's later finish only frees the slot.
 #include "model/admission.hpp"
 #include "model/reply_sink.hpp"
+#include "plugin/request_deadline.hpp"
 
 #include <modelhost/plugin.h>
 
@@ -36,9 +37,6 @@ struct InferenceRequest {
 
 // A fresh request id.
 std::string make_request_id();
-
-// Milliseconds since the Unix epoch (the clock of mh_request.deadline_unix_ms).
-std::int64_t now_unix_ms();
 
 class PredictCall : public std::enable_shared_from_this<PredictCall> {
  public:
