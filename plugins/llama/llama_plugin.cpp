@@ -5,6 +5,7 @@
 // thread, so predict never blocks the host; cleanup destroys it, which finishes open
 // requests with MH_CANCELLED and releases the weights, the KV cache and GPU memory.
 // stats() makes plugin.hpp export the mh.plugin.stats/1 extension (the scheduler's counters).
+#include "exception_message.hpp"
 #include "llama_service.hpp"
 
 #include <modelhost/version.h>
@@ -30,10 +31,19 @@ class LlamaPlugin {
                                                        const std::string& message) {
       if (host != nullptr && host->log != nullptr) host->log(host, level, message.c_str());
     };
-    const mh::llama::ServiceConfig config =
-        mh::llama::parse_service_config(context.config_json, log);
-    service_ = std::make_unique<mh::llama::LlamaService>(model_directory(context, config), config,
-                                                         context.name, log);
+    try {
+      const mh::llama::ServiceConfig config =
+          mh::llama::parse_service_config(context.config_json, log);
+      service_ = std::make_unique<mh::llama::LlamaService>(model_directory(context, config), config,
+                                                           context.name, log);
+    } catch (const mh::Error&) {
+      throw;
+    } catch (const std::exception& error) {
+      // A libtorch error (out of memory, a bad device) carries a backtrace: the log gets it,
+      // the model's status one line.
+      log(MH_LOG_ERROR, "loading failed: " + mh::llama::log_message(error));
+      throw mh::Error(MH_INTERNAL, mh::llama::client_message(error));
+    }
   }
 
   void predict(mh::Request request, mh::Response& response) { service_->handle(request, response); }

@@ -1,5 +1,6 @@
 #include "llama_service.hpp"
 
+#include "exception_message.hpp"
 #include "generation/device_stream.hpp"
 #include "response_format.hpp"
 #include "tokenizer/stream_decoder.hpp"
@@ -43,19 +44,16 @@ class ResponseSink : public GenerationSink {
 
   mh_status cancellation() override { return response_.cancellation(); }
 
-  void on_text(std::string_view text) override {
-    if (!stream_) return;
+  mh_status on_text(std::string_view text) override {
+    if (!stream_) return MH_OK;
     switch (route_) {
       case Route::kChatCompletions:
-        send_role();
-        response_.write(chat_chunk(who_, std::nullopt, text, std::nullopt, include_usage_));
-        break;
+        if (const mh_status status = send_role(); status != MH_OK) return status;
+        return write(chat_chunk(who_, std::nullopt, text, std::nullopt, include_usage_));
       case Route::kCompletions:
-        response_.write(completion_chunk(who_, text, std::nullopt, include_usage_));
-        break;
+        return write(completion_chunk(who_, text, std::nullopt, include_usage_));
       default:
-        response_.write(predict_chunk(text));
-        break;
+        return write(predict_chunk(text));
     }
   }
 
@@ -75,20 +73,38 @@ class ResponseSink : public GenerationSink {
     }
     if (chat) {
       send_role();
-      response_.write(
-          chat_chunk(who_, std::nullopt, std::nullopt, result.finish_reason, include_usage_));
+      write(chat_chunk(who_, std::nullopt, std::nullopt, result.finish_reason, include_usage_));
     } else {
-      response_.write(completion_chunk(who_, "", result.finish_reason, include_usage_));
+      write(completion_chunk(who_, "", result.finish_reason, include_usage_));
     }
-    if (include_usage_) response_.write(usage_chunk(who_, chat, result));
+    if (include_usage_) write(usage_chunk(who_, chat, result));
+    // The last chunks did not go out because the client is not reading: the stream is cut
+    // short, and the request says so instead of claiming success.
+    if (refused_) {
+      response_.fail(MH_RESOURCE_EXHAUSTED, "the client is not reading the stream");
+      return;
+    }
     response_.finish("");
   }
 
  private:
-  void send_role() {
-    if (role_sent_) return;
+  mh_status send_role() {
+    if (role_sent_) return MH_OK;
     role_sent_ = true;
-    response_.write(chat_chunk(who_, "assistant", "", std::nullopt, include_usage_));
+    return write(chat_chunk(who_, "assistant", "", std::nullopt, include_usage_));
+  }
+
+  // mh::Response::write says only whether the chunk went out. One that did not while the
+  // client still waits and the deadline holds was refused by the host because the client is
+  // not reading (MH_RESOURCE_EXHAUSTED in mh_response.write's contract); otherwise the client
+  // is gone or the deadline passed, and cancellation() says which.
+  mh_status write(std::string_view chunk) {
+    if (refused_) return MH_RESOURCE_EXHAUSTED;
+    if (response_.write(chunk)) return MH_OK;
+    const mh_status gone = response_.cancellation();
+    if (gone != MH_OK) return gone;
+    refused_ = true;
+    return MH_RESOURCE_EXHAUSTED;
   }
 
   mh::Response response_;
@@ -98,6 +114,7 @@ class ResponseSink : public GenerationSink {
   bool answer_field_;
   OpenAiIdentity who_;
   bool role_sent_ = false;
+  bool refused_ = false;  // the host refused a chunk: nothing more is written
 };
 
 }  // namespace
@@ -155,6 +172,7 @@ LlamaService::LlamaService(const fs::path& model_dir, const ServiceConfig& confi
       *model_, options, [tokenizer] { return std::make_unique<DecoderTextStream>(*tokenizer); });
 
   defaults_.max_new_tokens = config.max_new_tokens;
+  defaults_.max_new_tokens_limit = config.max_new_tokens_limit;
   defaults_.generation = generation;
   defaults_.chat_template = is_llama3_chat_model(*tokenizer_, model_dir);
   const double seconds =
@@ -205,45 +223,58 @@ std::string LlamaService::stats_json() const {
 }
 
 void LlamaService::handle(const mh::Request& request, mh::Response& response) {
-  mh::sdk::answer_or_fail(response, [&] {
-    const std::optional<Route> route = parse_route(request.route());
-    if (!route)
-      throw mh::Error(MH_UNIMPLEMENTED,
-                      "the llama plugin does not serve route \"" + std::string(request.route()) +
-                          "\" (it serves predict, chat.completions, completions, tokenize, "
-                          "detokenize)");
-    switch (*route) {
-      case Route::kTokenize: {
-        TokenizeRequest req = parse_tokenize_request(request.body());
-        EncodeOptions options;
-        options.add_bos = req.add_special_tokens;
-        bj::array ids;
-        try {
-          for (TokenId id : tokenizer_->encode(req.text, options)) ids.push_back(id);
-        } catch (const std::invalid_argument& error) {
-          throw mh::Error(MH_INVALID_ARGUMENT, std::string("text: ") + error.what());
-        }
-        response.finish(bj::serialize(bj::object{{"ids", std::move(ids)}}));
-        return;
+  try {
+    answer(request, response);
+  } catch (const mh::Error& error) {
+    response.fail(error.code(), error.what());
+  } catch (const std::exception& error) {
+    // libtorch's errors carry a backtrace: the log gets it, the client one line.
+    if (log_)
+      log_(MH_LOG_ERROR, "request " + std::string(request.id()) + ": " + log_message(error));
+    response.fail(MH_INTERNAL, client_message(error));
+  } catch (...) {
+    response.fail(MH_INTERNAL, "unknown exception in the llama plugin");
+  }
+}
+
+void LlamaService::answer(const mh::Request& request, mh::Response& response) {
+  const std::optional<Route> route = parse_route(request.route());
+  if (!route)
+    throw mh::Error(MH_UNIMPLEMENTED,
+                    "the llama plugin does not serve route \"" + std::string(request.route()) +
+                        "\" (it serves predict, chat.completions, completions, tokenize, "
+                        "detokenize)");
+  switch (*route) {
+    case Route::kTokenize: {
+      TokenizeRequest req = parse_tokenize_request(request.body());
+      EncodeOptions options;
+      options.add_bos = req.add_special_tokens;
+      bj::array ids;
+      try {
+        for (TokenId id : tokenizer_->encode(req.text, options)) ids.push_back(id);
+      } catch (const std::invalid_argument& error) {
+        throw mh::Error(MH_INVALID_ARGUMENT, std::string("text: ") + error.what());
       }
-      case Route::kDetokenize: {
-        DetokenizeRequest req = parse_detokenize_request(request.body());
-        std::vector<TokenId> ids;
-        for (int64_t id : req.ids) {
-          if (id < 0 || id > INT32_MAX || !tokenizer_->contains(static_cast<TokenId>(id)))
-            throw mh::Error(MH_INVALID_ARGUMENT,
-                            "ids: " + std::to_string(id) + " is not a token of this tokenizer");
-          ids.push_back(static_cast<TokenId>(id));
-        }
-        response.finish(
-            bj::serialize(bj::object{{"text", tokenizer_->decode(ids, req.skip_special_tokens)}}));
-        return;
-      }
-      default:
-        generate(request, response, *route);
-        return;
+      response.finish(bj::serialize(bj::object{{"ids", std::move(ids)}}));
+      return;
     }
-  });
+    case Route::kDetokenize: {
+      DetokenizeRequest req = parse_detokenize_request(request.body());
+      std::vector<TokenId> ids;
+      for (int64_t id : req.ids) {
+        if (id < 0 || id > INT32_MAX || !tokenizer_->contains(static_cast<TokenId>(id)))
+          throw mh::Error(MH_INVALID_ARGUMENT,
+                          "ids: " + std::to_string(id) + " is not a token of this tokenizer");
+        ids.push_back(static_cast<TokenId>(id));
+      }
+      response.finish(
+          bj::serialize(bj::object{{"text", tokenizer_->decode(ids, req.skip_special_tokens)}}));
+      return;
+    }
+    default:
+      generate(request, response, *route);
+      return;
+  }
 }
 
 void LlamaService::generate(const mh::Request& request, mh::Response& response, Route route) {
@@ -258,14 +289,21 @@ void LlamaService::generate(const mh::Request& request, mh::Response& response, 
   who.model = req.model.empty() ? name_ : req.model;
   auto sink = std::make_shared<ResponseSink>(std::move(response), route, request.stream(),
                                              req.include_usage, req.answer_field, std::move(who));
+  // The response is the sink's now: every failure from here on finishes through it.
+  GenerationResult failed;
   try {
     scheduler_->submit(std::string(request.id()), std::move(prompt), std::move(req.options), sink);
+    return;
   } catch (const mh::Error& error) {
-    GenerationResult failed;
     failed.status = error.code();
     failed.message = error.what();
-    sink->on_finish(std::move(failed));
+  } catch (const std::exception& error) {
+    if (log_)
+      log_(MH_LOG_ERROR, "request " + std::string(request.id()) + ": " + log_message(error));
+    failed.status = MH_INTERNAL;
+    failed.message = client_message(error);
   }
+  sink->on_finish(std::move(failed));
 }
 
 }  // namespace mh::llama

@@ -30,7 +30,8 @@ class LlamaService {
   LlamaService& operator=(const LlamaService&) = delete;
 
   // Answers one request, now (tokenize, errors) or later from the scheduler thread.
-  // Never throws: failures finish the response with their status.
+  // Never throws: failures finish the response with their status and a one-line message
+  // (exception_message.hpp: no libtorch backtrace reaches a client).
   void handle(const mh::Request& request, mh::Response& response);
 
   // The counters as one JSON object: tokens_generated, requests_finished,
@@ -43,6 +44,7 @@ class LlamaService {
   const LlamaModel& model() const { return *model_; }
 
  private:
+  void answer(const mh::Request& request, mh::Response& response);  // handle(), may throw
   void generate(const mh::Request& request, mh::Response& response, Route route);
   std::vector<int64_t> prompt_ids(const PromptInput& prompt) const;
 

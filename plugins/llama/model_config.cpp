@@ -1,7 +1,9 @@
 #include "model_config.hpp"
 
 #include "json_access.hpp"
+#include "sampling_limits.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -183,6 +185,30 @@ GenerationDefaults parse_generation_config(std::string_view json_text, const std
   out.min_p = json::get_number(config, "min_p", where);
   out.repetition_penalty = json::get_number(config, "repetition_penalty", where);
   out.max_new_tokens = json::get_int(config, "max_new_tokens", where);
+  // A model file is input too: every value must keep sampling finite (sampling_limits.hpp).
+  // JSON has no NaN or infinity, but 1e999 parses as infinity.
+  auto check = [&](std::string_view key, const std::optional<double>& value, bool ok,
+                   const std::string& range) {
+    if (value && !(std::isfinite(*value) && ok))
+      throw mh::Error(MH_INVALID_ARGUMENT, where + ": \"" + std::string(key) + "\" must be " +
+                                               range + ", got " + std::to_string(*value));
+  };
+  const auto& t = out.temperature;
+  check("temperature", t, t && *t >= 0.0, "a number >= 0");
+  const auto& top_p = out.top_p;
+  check("top_p", top_p, top_p && *top_p > 0.0 && *top_p <= 1.0, "in (0, 1]");
+  const auto& min_p = out.min_p;
+  check("min_p", min_p, min_p && *min_p >= 0.0 && *min_p <= 1.0, "in [0, 1]");
+  const auto& r = out.repetition_penalty;
+  check("repetition_penalty", r,
+        r && *r >= limits::kMinRepetitionPenalty && *r <= limits::kMaxRepetitionPenalty,
+        "in [0.01, 100]");
+  if (out.top_k && *out.top_k < -1)
+    throw mh::Error(MH_INVALID_ARGUMENT,
+                    where + ": \"top_k\" must be >= -1, got " + std::to_string(*out.top_k));
+  if (out.max_new_tokens && *out.max_new_tokens <= 0)
+    throw mh::Error(MH_INVALID_ARGUMENT, where + ": \"max_new_tokens\" must be positive, got " +
+                                             std::to_string(*out.max_new_tokens));
   return out;
 }
 

@@ -1,7 +1,9 @@
 #include "request_parsing.hpp"
 
 #include "json_access.hpp"
+#include "sampling_limits.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -40,6 +42,14 @@ std::optional<double> number(const bj::object& body, std::string_view key) {
   if (v->is_int64()) return static_cast<double>(v->get_int64());
   if (v->is_uint64()) return static_cast<double>(v->get_uint64());
   bad(key, "a number", *v);
+}
+
+// A number in [low, high], refused with the range as `range` says it and the value as sent.
+std::optional<double> number_in(const bj::object& body, std::string_view key, double low,
+                                double high, const std::string& range) {
+  const std::optional<double> v = number(body, key);
+  if (v && !(*v >= low && *v <= high)) bad(key, "in " + range, *find(body, key));
+  return v;
 }
 
 std::optional<int64_t> integer(const bj::object& body, std::string_view key) {
@@ -119,14 +129,26 @@ std::vector<ChatMessage> parse_messages(const bj::value& value) {
 std::vector<std::string> parse_stop(const bj::object& body) {
   const bj::value* v = find(body, "stop");
   if (v == nullptr) return {};
-  if (v->is_string()) return {std::string(v->get_string())};
+  if (v->is_string()) {
+    if (v->get_string().size() > limits::kMaxStopBytes)
+      bad("stop", "a stop string may have at most " + std::to_string(limits::kMaxStopBytes) +
+                      " bytes, got one of " + std::to_string(v->get_string().size()));
+    return {std::string(v->get_string())};
+  }
   if (!v->is_array()) bad("stop", "a string or a list of strings", *v);
+  if (v->get_array().size() > limits::kMaxStopStrings)
+    bad("stop", "at most " + std::to_string(limits::kMaxStopStrings) + " stop strings, got " +
+                    std::to_string(v->get_array().size()));
   std::vector<std::string> stops;
   for (const bj::value& item : v->get_array()) {
     if (!item.is_string()) bad("stop", "a string or a list of strings", *v);
     if (item.get_string().empty()) bad("stop", "stop strings must not be empty");
     stops.emplace_back(item.get_string());
   }
+  for (const std::string& stop : stops)
+    if (stop.size() > limits::kMaxStopBytes)
+      bad("stop", "a stop string may have at most " + std::to_string(limits::kMaxStopBytes) +
+                      " bytes, got one of " + std::to_string(stop.size()));
   return stops;
 }
 
@@ -217,51 +239,52 @@ GenerateRequest parse_generate_request(Route route, std::string_view text,
     req.include_usage = boolean(options->get_object(), "include_usage").value_or(false);
   }
 
-  // Defaults: the model's generation_config.json says whether it samples by default.
+  // Defaults: the model's generation_config.json says whether it samples by default (its
+  // values were range-checked when the model loaded).
   GenerationOptions& o = req.options;
   const GenerationDefaults& g = defaults.generation;
   o.max_new_tokens = g.max_new_tokens.value_or(defaults.max_new_tokens);
+  if (defaults.max_new_tokens_limit > 0)  // a default never exceeds the operator's cap
+    o.max_new_tokens = std::min(o.max_new_tokens, defaults.max_new_tokens_limit);
   if (g.do_sample) {
-    o.sampling.temperature = g.temperature.value_or(1.0);
+    o.sampling.temperature = limits::effective_temperature(g.temperature.value_or(1.0));
     o.sampling.top_k = g.top_k.value_or(0);
     o.sampling.top_p = g.top_p.value_or(1.0);
     o.sampling.min_p = g.min_p.value_or(0.0);
   }
   o.sampling.repetition_penalty = g.repetition_penalty.value_or(1.0);
 
-  // Length: our name first, then OpenAI's two.
+  // Length: our name first, then OpenAI's two. The manifest's max_new_tokens_limit is a cap
+  // the request cannot raise.
   for (std::string_view key : {"max_new_tokens", "max_tokens", "max_completion_tokens"}) {
     if (auto v = integer(body, key)) {
       if (*v <= 0) bad(key, "must be a positive integer, got " + std::to_string(*v));
+      if (defaults.max_new_tokens_limit > 0 && *v > defaults.max_new_tokens_limit)
+        bad(key, std::to_string(*v) + " is more than this model allows: at most " +
+                     std::to_string(defaults.max_new_tokens_limit) +
+                     " (max_new_tokens_limit in the model's config)");
       o.max_new_tokens = *v;
       break;
     }
   }
-  if (auto v = number(body, "temperature")) {
-    if (*v < 0) bad("temperature", "must be >= 0, got " + std::to_string(*v));
-    o.sampling.temperature = *v;
-  }
+  if (auto v = number_in(body, "temperature", 0.0, limits::kMaxTemperature, "[0, 2]"))
+    o.sampling.temperature = limits::effective_temperature(*v);
   if (auto v = integer(body, "top_k")) {
     if (*v < -1) bad("top_k", "must be >= 0 (0 or -1: off), got " + std::to_string(*v));
     o.sampling.top_k = *v < 0 ? 0 : *v;
   }
   if (auto v = number(body, "top_p")) {
-    if (!(*v > 0.0 && *v <= 1.0)) bad("top_p", "must be in (0, 1], got " + std::to_string(*v));
+    if (!(*v > 0.0 && *v <= 1.0)) bad("top_p", "in (0, 1]", *find(body, "top_p"));
     o.sampling.top_p = *v;
   }
-  if (auto v = number(body, "min_p")) {
-    if (!(*v >= 0.0 && *v <= 1.0)) bad("min_p", "must be in [0, 1], got " + std::to_string(*v));
-    o.sampling.min_p = *v;
-  }
-  if (auto v = number(body, "repetition_penalty")) {
-    if (!(*v > 0.0)) bad("repetition_penalty", "must be > 0, got " + std::to_string(*v));
+  if (auto v = number_in(body, "min_p", 0.0, 1.0, "[0, 1]")) o.sampling.min_p = *v;
+  if (auto v = number_in(body, "repetition_penalty", limits::kMinRepetitionPenalty,
+                         limits::kMaxRepetitionPenalty, "[0.01, 100] (1: off)"))
     o.sampling.repetition_penalty = *v;
-  }
   for (std::string_view key : {"presence_penalty", "frequency_penalty"}) {
-    if (auto v = number(body, key)) {
-      if (!(*v >= -2.0 && *v <= 2.0)) bad(key, "must be in [-2, 2], got " + std::to_string(*v));
+    if (auto v =
+            number_in(body, key, -limits::kMaxOpenAiPenalty, limits::kMaxOpenAiPenalty, "[-2, 2]"))
       (key == "presence_penalty" ? o.sampling.presence_penalty : o.sampling.frequency_penalty) = *v;
-    }
   }
   if (auto v = integer(body, "seed")) o.sampling.seed = static_cast<uint64_t>(*v);
   o.stop = parse_stop(body);

@@ -41,6 +41,10 @@ struct GenerateRequest {
 // Defaults that come from the model's files and the manifest.
 struct RequestDefaults {
   int64_t max_new_tokens = 256;
+  // The manifest's config.max_new_tokens_limit: a request asking for more is refused (400
+  // naming the key, the value and the cap); a default above it is lowered to it. 0: no cap
+  // (generation still ends when prompt plus output fill the context).
+  int64_t max_new_tokens_limit = 0;
   GenerationDefaults generation;  // generation_config.json
   // The model is a chat (instruct) model: its tokenizer_config.json has a chat template and
   // its tokenizer the Llama 3 header tokens. Then a predict body's "user_prompt" is one user
@@ -48,10 +52,11 @@ struct RequestDefaults {
   bool chat_template = false;
 };
 
-// For predict, chat.completions and completions. Predict takes exactly one of "prompt" (text
-// or token ids, used as they are), "messages" (the Llama 3 chat format) and "user_prompt"
-// (Practicus' shape: a user message, see RequestDefaults::chat_template; the reply has
-// "answer").
+// For predict, chat.completions and completions. Every sampling value is held to its range
+// (sampling_limits.hpp); a positive temperature below 1e-3 is greedy. Predict takes exactly one of
+// "prompt" (text or token ids, used as they are), "messages" (the Llama 3 chat format) and
+// "user_prompt" (Practicus' shape: a user message, see RequestDefaults::chat_template; the reply
+// has "answer").
 GenerateRequest parse_generate_request(Route route, std::string_view body,
                                        const RequestDefaults& defaults);
 

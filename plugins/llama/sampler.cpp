@@ -65,7 +65,10 @@ at::Tensor Sampler::pick(const at::Tensor& logits_in, const std::vector<int64_t>
     at::Tensor penalty = cnt * params_.frequency_penalty + params_.presence_penalty;
     logits = logits.index_add(0, idx, penalty.neg());
   }
-  if (params_.temperature <= 0.0) return logits.argmax(-1);
+  if (params_.temperature <= 0.0) {
+    // Penalties keep finite scores finite; anything else is no score to pick by.
+    return logits.argmax(-1).masked_fill(logits.isfinite().all().logical_not(), kNoToken);
+  }
 
   logits = logits / params_.temperature;
   const int64_t vocab = logits.size(0);
@@ -89,7 +92,22 @@ at::Tensor Sampler::pick(const at::Tensor& logits_in, const std::vector<int64_t>
     logits = logits.masked_fill(probs < threshold, kNegInf);
   }
   at::Tensor probs = logits.softmax(-1);
-  return at::multinomial(probs, 1, /*replacement=*/false, *generator_).squeeze(0);
+  // at::multinomial's own draw of one sample (ATen's path for it: the argmax of probs over
+  // Exp(1) noise from the generator, so a seed gives the same tokens as multinomial would),
+  // written out because multinomial throws for a row with NaN or infinity — which used to
+  // fail every sequence of the batched step — or, on newer CUDA builds, asserts on the device
+  // and poisons the context; it also synchronises with the host twice per call to check.
+  // Its validity rule, evaluated on the device instead: every probability in [0, inf) and
+  // some probability left.
+  at::Tensor noise = at::empty_like(probs).exponential_(1, *generator_);
+  at::Tensor token = (probs / noise).argmax(-1);
+  at::Tensor usable = (probs.max() < std::numeric_limits<float>::infinity()) & (probs.min() >= 0) &
+                      (probs.sum() > 0);
+  return token.masked_fill(usable.logical_not(), kNoToken);
+}
+
+at::Tensor drop_non_finite_rows(const at::Tensor& picks, const at::Tensor& logits) {
+  return picks.masked_fill(logits.isfinite().all(-1).logical_not(), Sampler::kNoToken);
 }
 
 }  // namespace mh::llama

@@ -22,6 +22,12 @@ ServiceConfig parse_service_config(std::string_view json_text, const LogFunction
   positive("max_batch", out.max_batch);
   positive("max_seq_len", out.max_seq_len);
   positive("max_new_tokens", out.max_new_tokens);
+  positive("max_new_tokens_limit", out.max_new_tokens_limit);
+  if (out.max_new_tokens_limit > 0 && out.max_new_tokens > out.max_new_tokens_limit)
+    throw mh::Error(MH_INVALID_ARGUMENT, where + ": \"max_new_tokens\" (" +
+                                             std::to_string(out.max_new_tokens) +
+                                             ") must not exceed \"max_new_tokens_limit\" (" +
+                                             std::to_string(out.max_new_tokens_limit) + ")");
   positive("prefill_chunk", out.prefill_chunk);
   out.cuda_graphs = json::get_bool(config, "cuda_graphs", where).value_or(out.cuda_graphs);
   out.fused_projections =
@@ -35,9 +41,17 @@ ServiceConfig parse_service_config(std::string_view json_text, const LogFunction
   out.model_dir = json::get_string(config, "model_dir", where).value_or("");
   for (const auto& item : config) {
     const std::string_view key = item.key();
-    static constexpr std::string_view kKnown[] = {
-        "device",        "dtype",       "max_batch", "max_seq_len",       "max_new_tokens",
-        "prefill_chunk", "cuda_graphs", "model_dir", "fused_projections", "rope_frequency_dtype"};
+    static constexpr std::string_view kKnown[] = {"device",
+                                                  "dtype",
+                                                  "max_batch",
+                                                  "max_seq_len",
+                                                  "max_new_tokens",
+                                                  "prefill_chunk",
+                                                  "cuda_graphs",
+                                                  "model_dir",
+                                                  "fused_projections",
+                                                  "rope_frequency_dtype",
+                                                  "max_new_tokens_limit"};
     bool known = key.empty() || key.front() == '_';
     for (std::string_view k : kKnown) known = known || key == k;
     if (!known && warn)

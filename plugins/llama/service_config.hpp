@@ -1,7 +1,8 @@
 // The manifest's "config" object for a Llama model, as a plain struct:
 //
 //   {"device": "auto", "dtype": "bfloat16", "max_batch": 32, "max_seq_len": 4096,
-//    "max_new_tokens": 256, "cuda_graphs": true, "fused_projections": true,
+//    "max_new_tokens": 256, "max_new_tokens_limit": 1024, "cuda_graphs": true,
+//    "fused_projections": true,
 //    "model_dir": "path"}
 #pragma once
 
@@ -19,6 +20,9 @@ struct ServiceConfig {
   int64_t max_batch = 0;         // 0: 8 on the CPU, 32 on CUDA
   int64_t max_seq_len = 0;       // 0: min(max_position_embeddings, 2048 CPU / 4096 CUDA)
   int64_t max_new_tokens = 256;  // when a request gives none
+  // The most a request may ask for (max_new_tokens, max_tokens, max_completion_tokens): more
+  // is a 400 naming the cap. 0 (absent): no cap but the context (max_seq_len).
+  int64_t max_new_tokens_limit = 0;
   int64_t prefill_chunk = 512;
   bool cuda_graphs = true;
   bool fused_projections = true;                 // false: transformers' exact matrix multiplies

@@ -32,6 +32,7 @@ struct Served {
                                                     {"dtype", "float32"},
                                                     {"max_batch", 4},
                                                     {"max_seq_len", 4096},
+                                                    {"max_new_tokens_limit", 4096},
                                                     {"model_dir", MH_TINY_FULL_VOCAB_DIR}}},
                               {"max_concurrency", 16},
                               {"timeout_ms", 60000}};
@@ -112,6 +113,31 @@ TEST_CASE("e2e.openai_chat_completions") {
   CHECK(r.at("object").as_string() == "chat.completion");
   CHECK(r.at("choices").as_array()[0].at("message").at("role").as_string() == "assistant");
   CHECK(r.at("usage").at("completion_tokens").as_int64() == 8);
+}
+
+// Issue 10, findings 3 and 11 over HTTP: a temperature that once failed every generation in
+// flight is greedy, and the operator's max_new_tokens_limit is a cap the client cannot raise.
+TEST_CASE("e2e.sampling_values_and_length_cap") {
+  const bj::object greedy =
+      post_json("/v1/models/tiny/predict", R"({"prompt": "Hello", "max_new_tokens": 6})");
+  const bj::object cold = post_json("/v1/models/tiny/predict",
+                                    R"({"prompt": "Hello", "max_new_tokens": 6,
+                                        "temperature": 1e-320})");
+  CHECK(cold.at("tokens") == greedy.at("tokens"));
+
+  e2e::HttpResponse over = e2e::http_request(
+      served().hostd.http(), "POST", "/v1/chat/completions",
+      R"({"model": "tiny", "max_tokens": 5000, "messages": [{"role": "user", "content": "Hi"}]})");
+  CHECK(over.status == 400);
+  CHECK(over.body.find("max_tokens: 5000") != std::string::npos);
+  CHECK(over.body.find("max_new_tokens_limit") != std::string::npos);
+  CHECK(over.body.find("4096") != std::string::npos);
+  e2e::HttpResponse hot =
+      e2e::http_request(served().hostd.http(), "POST", "/v1/models/tiny/predict",
+                        R"({"prompt": "Hello", "temperature": 7})");
+  CHECK(hot.status == 400);
+  CHECK(hot.body.find("temperature") != std::string::npos);
+  CHECK(hot.body.find("Exception raised from") == std::string::npos);
 }
 
 TEST_CASE("e2e.client_disconnect_stops_generation") {

@@ -325,6 +325,102 @@ TEST_CASE("plugin.bad_requests") {
   CHECK(m5.find("prompt:") == 0);
 }
 
+// Issue 10, finding 3: "temperature": 1e-320 failed every generation in flight with a 500 and
+// a libtorch backtrace. Now a temperature that small is greedy, and the request beside it runs
+// on untouched.
+TEST_CASE("plugin.tiny_temperature_fails_nobody") {
+  auto [gs, greedy] = tiny().call("predict", R"({"prompt": "Hello", "max_new_tokens": 8})");
+  REQUIRE(gs == MH_OK);
+  auto [os, alone] = tiny().call(
+      "predict", R"({"prompt": "Once upon", "max_new_tokens": 40, "ignore_eos": true})");
+  REQUIRE(os == MH_OK);
+  auto other = tiny().start(
+      "predict", R"({"prompt": "Once upon", "max_new_tokens": 40, "ignore_eos": true})", true);
+  auto [status, body] =
+      tiny().call("predict", R"({"prompt": "Hello", "max_new_tokens": 8, "temperature": 1e-320})");
+  CHECK(status == MH_OK);
+  CHECK(body.find("Exception raised from") == std::string::npos);
+  if (status == MH_OK) CHECK(json_of(body).at("tokens") == json_of(greedy).at("tokens"));
+  REQUIRE(other->wait());
+  CHECK(other->status == MH_OK);
+  CHECK(other->final_body.find("Exception raised from") == std::string::npos);
+  if (other->status == MH_OK)
+    CHECK(json_of(other->final_body).at("tokens") == json_of(alone).at("tokens"));
+}
+
+// Issue 10, finding 11: the client's max_tokens overrode the operator's limit. The manifest's
+// config.max_new_tokens_limit is a cap no request may exceed (400 naming key, value and cap).
+TEST_CASE("plugin.max_new_tokens_limit_caps_requests") {
+  Instance capped(MH_TINY_FULL_VOCAB_DIR,
+                  R"({"device": "cpu", "dtype": "float32", "max_batch": 2,
+                      "max_new_tokens": 16, "max_new_tokens_limit": 32})");
+  REQUIRE(capped.init.status == MH_OK);
+  auto [s1, m1] = capped.call("chat.completions",
+                              R"({"messages": [{"role": "user", "content": "x"}],
+                                  "max_tokens": 33})");
+  CHECK(s1 == MH_INVALID_ARGUMENT);
+  CHECK(m1.find("max_tokens:") == 0);
+  CHECK(m1.find("33") != std::string::npos);
+  CHECK(m1.find("max_new_tokens_limit") != std::string::npos);
+  CHECK(m1.find("32") != std::string::npos);
+  auto [s2, m2] = capped.call("predict", R"({"prompt": "x", "max_new_tokens": 1000000})");
+  CHECK(s2 == MH_INVALID_ARGUMENT);
+  CHECK(m2.find("max_new_tokens:") == 0);
+  auto [s3, at_cap] =
+      capped.call("predict", R"({"prompt": "x", "max_new_tokens": 32, "ignore_eos": true})");
+  REQUIRE(s3 == MH_OK);
+  CHECK(json_of(at_cap).at("tokens").as_array().size() == 32u);
+  auto [s4, by_default] = capped.call("predict", R"({"prompt": "x", "ignore_eos": true})");
+  REQUIRE(s4 == MH_OK);
+  CHECK(json_of(by_default).at("tokens").as_array().size() == 16u);
+  CHECK(capped.cleanup());
+
+  Instance inverted(MH_TINY_FULL_VOCAB_DIR,
+                    R"({"device": "cpu", "max_new_tokens": 64, "max_new_tokens_limit": 32})");
+  CHECK(inverted.init.status == MH_INVALID_ARGUMENT);
+  CHECK(inverted.init.message.find("max_new_tokens_limit") != std::string::npos);
+}
+
+// Issue 10, finding 2 changed mh_response.write: MH_RESOURCE_EXHAUSTED means the host did not
+// send the chunk because the client is not reading. The generation stops and the request
+// finishes with that status instead of generating on into chunks nobody sees.
+TEST_CASE("plugin.refused_chunk_stops_the_stream") {
+  const int64_t before = tiny().stats().at("tokens_generated").as_int64();
+  auto call = std::make_unique<mh::test::RecordedCall>(
+      R"({"prompt": "Tell me everything", "max_new_tokens": 300, "ignore_eos": true})", true);
+  call->response.write = [](mh_response* r, const char* data, size_t size) -> mh_status {
+    auto* self = static_cast<mh::test::RecordedCall*>(r->host_data);
+    std::lock_guard lock(self->mutex);
+    if (self->chunks.size() >= 3) return MH_RESOURCE_EXHAUSTED;
+    self->chunks.emplace_back(data, size);
+    return MH_OK;
+  };
+  tiny().table->predict(tiny().init.instance, &call->request, &call->response);
+  REQUIRE(call->wait());
+  CHECK(call->status == MH_RESOURCE_EXHAUSTED);
+  CHECK(call->final_body == "the client is not reading the stream");
+  CHECK(call->finish_calls_after_settling() == 1);
+  CHECK(tiny().stats().at("tokens_generated").as_int64() - before < 300);
+}
+
+// Bodies that once could have reached the engine: nesting deeper than the parser allows, too
+// many or too long stop strings, a completion prompt of no tokens.
+TEST_CASE("plugin.hostile_bodies_are_400") {
+  const std::string deep = R"({"prompt": )" + std::string(100000, '[') + "]}";
+  auto [s1, m1] = tiny().call("predict", deep);
+  CHECK(s1 == MH_INVALID_ARGUMENT);
+  auto [s2, m2] =
+      tiny().call("predict", R"({"prompt": "x", "stop": [")" + std::string(100000, 'a') + R"("]})");
+  CHECK(s2 == MH_INVALID_ARGUMENT);
+  CHECK(m2.find("stop:") == 0);
+  CHECK(m2.size() < 300u);
+  auto [s3, m3] = tiny().call("completions", R"({"prompt": [[]]})");
+  CHECK(s3 == MH_INVALID_ARGUMENT);
+  CHECK(m3.find("prompt:") == 0);
+  auto [s4, m4] = tiny().call("predict", R"({"prompt": "x", "temperature": 1e400})");
+  CHECK(s4 == MH_INVALID_ARGUMENT);
+}
+
 TEST_CASE("plugin.cancellation_stops_generation") {
   const int64_t before_cancelled = tiny().stats().at("requests_cancelled").as_int64();
   auto call =

@@ -76,10 +76,11 @@ class RecordingSink : public GenerationSink {
       return MH_CANCELLED;
     return MH_OK;
   }
-  void on_text(std::string_view text) override {
+  mh_status on_text(std::string_view text) override {
     if (piece_delay_.count() > 0) std::this_thread::sleep_for(piece_delay_);
     std::lock_guard lock(mutex_);
     pieces_.emplace_back(text);
+    return MH_OK;
   }
   void on_finish(GenerationResult result) override {
     std::lock_guard lock(mutex_);

@@ -1,6 +1,8 @@
-// config.json in both RoPE forms, the llama3 frequencies, and errors that name the key.
+// config.json in both RoPE forms, the llama3 frequencies, and errors that name the key;
+// generation_config.json's ranges and the manifest config's max_new_tokens_limit.
 #include "model_config.hpp"
 #include "rope.hpp"
+#include "service_config.hpp"
 
 #include <modelhost/plugin.hpp>
 
@@ -122,6 +124,48 @@ TEST_CASE("config.errors_name_the_key") {
                base + "}")
           .find("\"low_freq_factor\" is missing") != std::string::npos);
   CHECK(error_of("not json").find("not valid JSON") != std::string::npos);
+}
+
+// generation_config.json is a model file, untrusted like a request: its sampling defaults are
+// held to ranges in which sampling stays finite, and a bad one fails the load naming the key.
+TEST_CASE("config.generation_defaults_in_range") {
+  auto generation_error = [](const std::string& text) -> std::string {
+    try {
+      parse_generation_config(text, "generation_config.json");
+    } catch (const mh::Error& error) {
+      CHECK(error.code() == MH_INVALID_ARGUMENT);
+      return error.what();
+    }
+    return "(no error)";
+  };
+  CHECK(generation_error(R"({"temperature": -1})").find("\"temperature\"") != std::string::npos);
+  CHECK(generation_error(R"({"temperature": 1e999})").find("temperature") != std::string::npos);
+  CHECK(generation_error(R"({"top_p": 0})").find("\"top_p\"") != std::string::npos);
+  CHECK(generation_error(R"({"min_p": 3})").find("\"min_p\"") != std::string::npos);
+  CHECK(generation_error(R"({"repetition_penalty": 1e-30})").find("repetition_penalty") !=
+        std::string::npos);
+  CHECK(generation_error(R"({"top_k": -5})").find("\"top_k\"") != std::string::npos);
+  CHECK(generation_error(R"({"max_new_tokens": 0})").find("max_new_tokens") != std::string::npos);
+  const GenerationDefaults ok = parse_generation_config(
+      R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": -1,
+          "repetition_penalty": 1.1, "max_new_tokens": 64})",
+      "generation_config.json");
+  CHECK(*ok.temperature == 0.6);
+  CHECK(*ok.max_new_tokens == 64);
+}
+
+TEST_CASE("config.max_new_tokens_limit") {
+  ServiceConfig unset = parse_service_config("{}", nullptr);
+  CHECK(unset.max_new_tokens_limit == 0);
+  ServiceConfig set =
+      parse_service_config(R"({"max_new_tokens": 100, "max_new_tokens_limit": 512})", nullptr);
+  CHECK(set.max_new_tokens_limit == 512);
+  CHECK_THROWS_WITH_AS(parse_service_config(R"({"max_new_tokens_limit": 0})", nullptr),
+                       doctest::Contains("\"max_new_tokens_limit\" must be a positive integer"),
+                       mh::Error);
+  CHECK_THROWS_WITH_AS(
+      parse_service_config(R"({"max_new_tokens": 600, "max_new_tokens_limit": 512})", nullptr),
+      doctest::Contains("must not exceed \"max_new_tokens_limit\" (512)"), mh::Error);
 }
 
 TEST_CASE("config.missing_file") {

@@ -138,6 +138,77 @@ TEST_CASE("request.bad_parameters_are_named") {
   CHECK(error_of(P, "{not json").find("not valid JSON") != std::string::npos);
 }
 
+// Issue 10, finding 3: every sampling value is checked against a range in which the sampler's
+// float32 arithmetic stays finite, and a temperature too small to divide by is greedy.
+TEST_CASE("request.sampling_ranges") {
+  const auto P = Route::kPredict;
+  CHECK(names(P, R"({"prompt": "x", "temperature": 2.5})", "temperature"));
+  CHECK(error_of(P, R"({"prompt": "x", "temperature": 2.5})").find("2.5") != std::string::npos);
+  CHECK(names(P, R"({"prompt": "x", "repetition_penalty": 1e-300})", "repetition_penalty"));
+  CHECK(names(P, R"({"prompt": "x", "repetition_penalty": 1e300})", "repetition_penalty"));
+  CHECK(names(P, R"({"prompt": "x", "frequency_penalty": 2.5})", "frequency_penalty"));
+  CHECK(names(P, R"({"prompt": "x", "min_p": -0.5})", "min_p"));
+  std::string many = R"({"prompt": "x", "stop": [)";
+  for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + "\"s" + std::to_string(i) + "\"";
+  many += "]}";
+  CHECK(names(P, many, "stop"));
+  CHECK(names(P, R"({"prompt": "x", "stop": ")" + std::string(300, 'a') + "\"}", "stop"));
+  CHECK(error_of(P, R"({"prompt": "x", "stop": ")" + std::string(300, 'a') + "\"}").size() < 200u);
+
+  for (const char* tiny : {"1e-320", "1e-9", "0.0009"}) {
+    CAPTURE(tiny);
+    GenerateRequest r = parse_generate_request(
+        P, std::string(R"({"prompt": "x", "temperature": )") + tiny + "}", RequestDefaults{});
+    CHECK(r.options.sampling.temperature == 0.0);
+  }
+  GenerateRequest edge = parse_generate_request(
+      P, R"({"prompt": "x", "temperature": 2, "repetition_penalty": 0.01, "top_p": 1,
+             "min_p": 1, "presence_penalty": -2, "frequency_penalty": 2, "seed": -1})",
+      RequestDefaults{});
+  CHECK(edge.options.sampling.temperature == 2.0);
+  CHECK(edge.options.sampling.repetition_penalty == 0.01);
+  CHECK(*edge.options.sampling.seed == UINT64_MAX);
+  // The model's generation_config.json is held to the same rule: a tiny default is greedy.
+  RequestDefaults sampled;
+  sampled.generation.do_sample = true;
+  sampled.generation.temperature = 1e-320;
+  CHECK(parse_generate_request(P, R"({"prompt": "x"})", sampled).options.sampling.temperature ==
+        0.0);
+}
+
+// Issue 10, finding 11: the manifest's max_new_tokens_limit is a cap, whichever of the three
+// names the request uses; a default above it is lowered to it.
+TEST_CASE("request.max_new_tokens_limit") {
+  RequestDefaults capped;
+  capped.max_new_tokens = 256;
+  capped.max_new_tokens_limit = 100;
+  for (const char* key : {"max_new_tokens", "max_tokens", "max_completion_tokens"}) {
+    CAPTURE(key);
+    const std::string body = std::string(R"({"prompt": "x", ")") + key + R"(": 101})";
+    std::string message;
+    try {
+      parse_generate_request(Route::kCompletions, body, capped);
+    } catch (const mh::Error& error) {
+      CHECK(error.code() == MH_INVALID_ARGUMENT);
+      message = error.what();
+    }
+    CHECK(message.rfind(std::string(key) + ": 101 ", 0) == 0);
+    CHECK(message.find("at most 100 (max_new_tokens_limit") != std::string::npos);
+    const std::string at_cap = std::string(R"({"prompt": "x", ")") + key + R"(": 100})";
+    CHECK(parse_generate_request(Route::kCompletions, at_cap, capped).options.max_new_tokens ==
+          100);
+  }
+  CHECK(parse_generate_request(Route::kPredict, R"({"prompt": "x"})", capped)
+            .options.max_new_tokens == 100);
+  RequestDefaults from_model = capped;
+  from_model.generation.max_new_tokens = 4096;
+  CHECK(parse_generate_request(Route::kPredict, R"({"prompt": "x"})", from_model)
+            .options.max_new_tokens == 100);
+  // No cap: any positive length (generation still ends at the context).
+  CHECK(parse_generate_request(Route::kPredict, R"({"prompt": "x", "max_tokens": 1000000})", {})
+            .options.max_new_tokens == 1000000);
+}
+
 TEST_CASE("request.tokenize_detokenize") {
   TokenizeRequest t = parse_tokenize_request(R"({"text": "hello", "add_special_tokens": false})");
   CHECK(t.text == "hello");

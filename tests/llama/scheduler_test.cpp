@@ -181,6 +181,58 @@ TEST_CASE("scheduler.shutdown_cancels_open_requests") {
   CHECK_THROWS_AS(h->scheduler->submit("c", prompt_of(0), greedy(1), waiting), mh::Error);
 }
 
+// Issue 10, finding 3: a temperature that is 0 in float32 (1e-320) made one sequence's scores
+// non-finite, the batched step threw, and every sequence in flight failed with it. Now that
+// sequence alone fails, with a message that has no libtorch backtrace, and the others run on
+// to the tokens they give alone.
+TEST_CASE("scheduler.non_finite_scores_fail_only_their_sequence") {
+  Harness h(4);
+  GenerationOptions poisoned = greedy(24);
+  poisoned.sampling.temperature = 1e-320;
+  poisoned.sampling.seed = 7;
+  auto check_poisoned = [](const GenerationResult& r) {
+    CHECK(r.status == MH_INTERNAL);
+    CHECK(r.message.find("not finite") != std::string::npos);
+    CHECK(r.message.find("Exception raised from") == std::string::npos);
+    CHECK(r.message.find("frame #") == std::string::npos);
+    CHECK(r.message.find('\n') == std::string::npos);
+  };
+  {
+    // Admitted together, in one round of admission.
+    auto bad = std::make_shared<RecordingSink>();
+    auto good = std::make_shared<RecordingSink>();
+    h.scheduler->submit("bad", prompt_of(1), poisoned, bad);
+    h.scheduler->submit("good", prompt_of(2), greedy(24), good);
+    check_poisoned(bad->wait());
+    GenerationResult r = good->wait();
+    CHECK(r.status == MH_OK);
+    CHECK(r.tokens == greedy24_of(2));
+  }
+  {
+    // Admitted while others decode: the running sequences are not touched.
+    std::vector<std::shared_ptr<RecordingSink>> running;
+    for (size_t k = 0; k < 2; ++k) {
+      running.push_back(std::make_shared<RecordingSink>(-1, std::chrono::milliseconds(2)));
+      h.scheduler->submit("run" + std::to_string(k), prompt_of(k), greedy(24), running.back());
+    }
+    for (int i = 0; i < 2000 && running[1]->pieces().size() < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto bad = std::make_shared<RecordingSink>();
+    h.scheduler->submit("bad", prompt_of(3), poisoned, bad);
+    check_poisoned(bad->wait());
+    for (size_t k = 0; k < 2; ++k) {
+      GenerationResult r = running[k]->wait();
+      CAPTURE(k);
+      CHECK(r.status == MH_OK);
+      CHECK(r.tokens == greedy24_of(k));
+    }
+  }
+  std::lock_guard lock(h.log_mutex);
+  bool logged = false;
+  for (const auto& line : h.log_lines) logged = logged || line.find("request bad") == 0;
+  CHECK(logged);
+}
+
 TEST_CASE("scheduler.rejects_bad_prompts") {
   Harness h;
   auto sink = std::make_shared<RecordingSink>();

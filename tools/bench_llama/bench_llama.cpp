@@ -47,7 +47,7 @@ class SilentText : public TokenTextStream {
 class TimingSink : public GenerationSink {
  public:
   mh_status cancellation() override { return MH_OK; }
-  void on_text(std::string_view) override {}
+  mh_status on_text(std::string_view) override { return MH_OK; }
   void on_finish(GenerationResult result) override {
     std::lock_guard lock(mutex_);
     end_ = Clock::now();

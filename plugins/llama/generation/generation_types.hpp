@@ -39,7 +39,12 @@ class GenerationSink {
   // MH_OK while the client waits; MH_CANCELLED or MH_DEADLINE_EXCEEDED to stop at once.
   virtual mh_status cancellation() = 0;
   // A piece of text that is final: whole UTF-8 characters, never part of a stop string.
-  virtual void on_text(std::string_view text) = 0;
+  // Returns MH_OK when it went out (or was kept, for a reply that is not streamed).
+  // MH_CANCELLED / MH_DEADLINE_EXCEEDED: the client is gone; the scheduler stops at its next
+  // cancellation() check, as for a client that went away between pieces. Any other status
+  // ends the sequence at once with that status — MH_RESOURCE_EXHAUSTED: the host did not send
+  // the piece because the client is not reading the stream (mh_response.write).
+  virtual mh_status on_text(std::string_view text) = 0;
   // The end, exactly once.
   virtual void on_finish(GenerationResult result) = 0;
 };

@@ -1,5 +1,7 @@
 #include "generation/scheduler.hpp"
 
+#include "exception_message.hpp"
+
 #include <c10/core/InferenceMode.h>
 
 #include <modelhost/plugin.hpp>
@@ -9,6 +11,14 @@
 #include <unordered_set>
 
 namespace mh::llama {
+
+namespace {
+
+constexpr const char* kNotFinite =
+    "generation failed: the next-token scores for this request are not finite numbers (NaN or "
+    "infinity)";
+
+}  // namespace
 
 struct Scheduler::Sequence {
   std::string id;
@@ -21,8 +31,8 @@ struct Scheduler::Sequence {
   std::unique_ptr<StopStringMatcher> stop;
   std::string text;
   int64_t slot = -1;
-  int64_t next_token = 0;  // the token the next decode step feeds
-  bool done = false;
+  int64_t next_token = 0;     // the token the next decode step feeds
+  mh_status refused = MH_OK;  // the sink refused text (GenerationSink::on_text): stop with it
 
   int64_t generated() const { return static_cast<int64_t>(context.size() - prompt_len); }
   // The position next_token goes to.
@@ -136,16 +146,19 @@ void Scheduler::run() {
       admitted.clear();
       if (active_count_.load() > 0) decode_step();
     } catch (const std::exception& error) {
-      log(MH_LOG_ERROR, std::string("generation step failed: ") + error.what());
+      // The batched forward pass failed (admit() and the samplers keep their own failures):
+      // no one sequence owns it.
+      log(MH_LOG_ERROR, "generation step failed: " + log_message(error));
+      const std::string message = "generation failed: " + client_message(error);
       for (auto& seq : admitted) {
         if (seq) {
           GenerationResult result;
           result.status = MH_INTERNAL;
-          result.message = error.what();
+          result.message = message;
           seq->sink->on_finish(std::move(result));
         }
       }
-      fail_all_active(MH_INTERNAL, std::string("generation failed: ") + error.what());
+      fail_all_active(MH_INTERNAL, message);
     }
   }
   // Shutdown: whatever is still open ends as cancelled.
@@ -206,17 +219,31 @@ void Scheduler::admit(std::unique_ptr<Sequence> owned) {
   active_[static_cast<size_t>(slot)] = std::move(owned);
   active_count_++;
 
-  // Prefill in chunks (bounded attention memory for long prompts); only the last chunk's
-  // logits matter.
-  at::Tensor logits;
-  const int64_t prompt_len = static_cast<int64_t>(seq.prompt_len);
-  for (int64_t start = 0; start < prompt_len; start += options_.prefill_chunk) {
-    const int64_t len = std::min(options_.prefill_chunk, prompt_len - start);
-    std::vector<int64_t> chunk(seq.context.begin() + start, seq.context.begin() + start + len);
-    logits = model_.extend(*cache_, slot, chunk, start);
+  // Prefill and the first pick concern this sequence alone: whatever goes wrong in them fails
+  // it, not the others.
+  int64_t token = Sampler::kNoToken;
+  try {
+    // Prefill in chunks (bounded attention memory for long prompts); only the last chunk's
+    // logits matter.
+    at::Tensor logits;
+    const int64_t prompt_len = static_cast<int64_t>(seq.prompt_len);
+    for (int64_t start = 0; start < prompt_len; start += options_.prefill_chunk) {
+      const int64_t len = std::min(options_.prefill_chunk, prompt_len - start);
+      std::vector<int64_t> chunk(seq.context.begin() + start, seq.context.begin() + start + len);
+      logits = model_.extend(*cache_, slot, chunk, start);
+    }
+    at::Tensor pick = seq.sampler->pick(logits, seq.context, seq.prompt_len);
+    token = drop_non_finite_rows(pick.reshape({1}), logits.reshape({1, -1})).item<int64_t>();
+  } catch (const std::exception& error) {
+    fail_one(seq, "generation failed: " + client_message(error),
+             "prefill failed: " + log_message(error));
+    return;
   }
-  at::Tensor token = seq.sampler->pick(logits, seq.context, seq.prompt_len);
-  accept_token(seq, token.item<int64_t>());
+  if (token == Sampler::kNoToken) {
+    fail_one(seq, kNotFinite, "the scores after its prompt are not finite");
+    return;
+  }
+  accept_token(seq, token);
 }
 
 void Scheduler::decode_step() {
@@ -231,19 +258,35 @@ void Scheduler::decode_step() {
     }
   }
   at::Tensor logits = runner_->step(tokens, positions);  // [n, vocab]
-  // Plain greedy rows in one argmax; the others through their own sampler. Then one copy to
-  // the host for the whole batch.
+  // Plain greedy rows in one argmax; the others through their own sampler. Rows whose scores
+  // are not finite become kNoToken. Then one copy to the host for the whole batch.
   at::Tensor picks = logits.argmax(-1);
+  std::vector<std::string> sampler_errors(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const auto& seq = active_[static_cast<size_t>(i)];
-    if (seq && !seq->sampler->plain_greedy())
+    if (!seq || seq->sampler->plain_greedy()) continue;
+    try {
       picks.narrow(0, i, 1).copy_(
           seq->sampler->pick(logits[i], seq->context, seq->prompt_len).view({1}));
+    } catch (const std::exception& error) {
+      // This row's sampler alone: its sequence fails below, the others go on.
+      picks.narrow(0, i, 1).fill_(Sampler::kNoToken);
+      log(MH_LOG_ERROR, "request " + seq->id + ": sampling failed: " + log_message(error));
+      sampler_errors[static_cast<size_t>(i)] = client_message(error);
+    }
   }
-  at::Tensor host = picks.to(at::kCPU);
+  at::Tensor host = drop_non_finite_rows(picks, logits).to(at::kCPU);
   const int64_t* chosen = host.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    if (auto& seq = active_[static_cast<size_t>(i)]) accept_token(*seq, chosen[i]);
+    auto& seq = active_[static_cast<size_t>(i)];
+    if (!seq) continue;
+    if (const std::string& error = sampler_errors[static_cast<size_t>(i)]; !error.empty()) {
+      fail_one(*seq, "generation failed: " + error, "its sampler threw");
+    } else if (chosen[i] == Sampler::kNoToken) {
+      fail_one(*seq, kNotFinite, "its scores are not finite");
+    } else {
+      accept_token(*seq, chosen[i]);
+    }
   }
 }
 
@@ -254,33 +297,45 @@ bool Scheduler::accept_token(Sequence& seq, int64_t token) {
   const bool eos = !seq.options.ignore_eos &&
                    std::find(options_.eos_token_ids.begin(), options_.eos_token_ids.end(), token) !=
                        options_.eos_token_ids.end();
+  std::string reason;  // why it ends now; empty: it goes on
   if (eos) {
     // Text still held back (an incomplete character, a possible stop string) is final now.
     emit(seq, seq.stop->push(seq.text_stream->flush()));
     if (!seq.stop->stopped()) emit(seq, seq.stop->flush());
-    finish(seq, MH_OK, "", "stop");
+    reason = "stop";
+  } else {
+    emit(seq, seq.stop->push(seq.text_stream->push(token)));
+    const bool out_of_budget = seq.generated() >= seq.options.max_new_tokens;
+    const bool out_of_context = static_cast<int64_t>(seq.context.size()) >= options_.max_len;
+    if (seq.stop->stopped()) {
+      reason = "stop";
+    } else if (out_of_budget || out_of_context) {
+      emit(seq, seq.stop->push(seq.text_stream->flush()));
+      if (!seq.stop->stopped()) emit(seq, seq.stop->flush());
+      reason = seq.stop->stopped() ? "stop" : "length";
+    }
+  }
+  if (seq.refused != MH_OK) {
+    const std::string why = seq.refused == MH_RESOURCE_EXHAUSTED
+                                ? "the client is not reading the stream"
+                                : "the response refused the generated text";
+    log(MH_LOG_INFO, "request " + seq.id + " stopped: " + why + " after " +
+                         std::to_string(seq.generated()) + " generated tokens");
+    finish(seq, seq.refused, why, "");
     return true;
   }
-  emit(seq, seq.stop->push(seq.text_stream->push(token)));
-  if (seq.stop->stopped()) {
-    finish(seq, MH_OK, "", "stop");
-    return true;
-  }
-  const bool out_of_budget = seq.generated() >= seq.options.max_new_tokens;
-  const bool out_of_context = static_cast<int64_t>(seq.context.size()) >= options_.max_len;
-  if (out_of_budget || out_of_context) {
-    emit(seq, seq.stop->push(seq.text_stream->flush()));
-    if (!seq.stop->stopped()) emit(seq, seq.stop->flush());
-    finish(seq, MH_OK, "", seq.stop->stopped() ? "stop" : "length");
-    return true;
-  }
-  return false;
+  if (reason.empty()) return false;
+  finish(seq, MH_OK, "", reason);
+  return true;
 }
 
 void Scheduler::emit(Sequence& seq, const std::string& text) {
-  if (text.empty()) return;
+  if (text.empty() || seq.refused != MH_OK) return;
   seq.text += text;
-  seq.sink->on_text(text);
+  const mh_status status = seq.sink->on_text(text);
+  // A client that went away is noticed by the next cancellation check, as before.
+  if (status != MH_OK && status != MH_CANCELLED && status != MH_DEADLINE_EXCEEDED)
+    seq.refused = status;
 }
 
 void Scheduler::finish(Sequence& seq, mh_status status, std::string message, std::string reason) {
@@ -303,6 +358,12 @@ void Scheduler::finish(Sequence& seq, mh_status status, std::string message, std
   }
   requests_finished_++;
   sink->on_finish(std::move(result));
+}
+
+void Scheduler::fail_one(Sequence& seq, const std::string& what, const std::string& detail) {
+  log(MH_LOG_ERROR, "request " + seq.id + " failed after " + std::to_string(seq.generated()) +
+                        " generated tokens: " + detail);
+  finish(seq, MH_INTERNAL, what, "");
 }
 
 void Scheduler::fail_all_active(mh_status status, const std::string& message) {

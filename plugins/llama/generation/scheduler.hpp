@@ -3,6 +3,11 @@
 // time. Each sequence checks for cancellation before every step, so a client that goes away
 // stops costing compute within one token.
 //
+// One sequence's trouble stays its own: a prefill or a sampler that throws, or scores that are
+// not finite numbers, fail that sequence alone (MH_INTERNAL, a one-line message without a
+// backtrace; the whole text goes to the log); only a failure of the batched forward pass
+// itself, which no one sequence owns, fails every active sequence.
+//
 //   submit ──► pending ──(free slot)──► prefill ──► active ──(step)*──► finished
 //                  └──────────── cancelled / shutdown ──────────────────────┘
 #pragma once
@@ -69,8 +74,11 @@ class Scheduler {
   void decode_step();
   // Handles one new token; returns true when the sequence finished.
   bool accept_token(Sequence& seq, int64_t token);
+  // Hands text to the sink; a refusal (see GenerationSink::on_text) is kept in the sequence.
   void emit(Sequence& seq, const std::string& text);
   void finish(Sequence& seq, mh_status status, std::string message, std::string reason);
+  // Ends one sequence with MH_INTERNAL: `what` for the client, `detail` for the log.
+  void fail_one(Sequence& seq, const std::string& what, const std::string& detail);
   void sweep_cancelled();
   void fail_all_active(mh_status status, const std::string& message);
   void log(mh_log_level level, const std::string& message) const;
