@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev libboost-system1.81-dev
   libboost-url1.81-dev libtorch-dev libspdlog-dev doctest-dev libcli11-dev libpcre2-dev
   libcurl4-openssl-dev libssl-dev curl binutils
+  clang-14 libclang-rt-14-dev  # tools/sanitize.sh: the libFuzzer targets (tests/fuzz)
 )
 # Node.js may come from elsewhere than Debian: working binaries are enough.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -157,9 +157,11 @@ std::map<std::string, std::string> Run::prepare_partials(
       const std::string prefix = partial_prefix_of(entry->d_name);
       if (prefix.empty() || !prefixes.contains(prefix)) continue;
       const std::string name = entry->d_name;
-      const bool keep = std::any_of(resumable.begin(), resumable.end(), [&](const auto& r) {
-        return files::split_key(r.first).first == dir && r.second == name;
-      });
+      // An init-capture: clang 14 (the fuzz build) cannot capture a structured binding.
+      const bool keep =
+          std::any_of(resumable.begin(), resumable.end(), [&, &dir = dir](const auto& r) {
+            return files::split_key(r.first).first == dir && r.second == name;
+          });
       if (!keep) stale.push_back(name);
     }
     ::closedir(listing);

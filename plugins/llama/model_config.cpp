@@ -32,6 +32,9 @@ std::vector<int64_t> token_id_list(const bj::object& object, std::string_view ke
   for (const bj::value& item : value->get_array()) {
     if (!item.is_int64() && !item.is_uint64())
       json::fail(where, key, "an integer or a list of integers", *value);
+    // A uint64 above INT64_MAX has no int64 form (to_number would throw Boost's own error).
+    if (item.is_uint64() && item.get_uint64() > static_cast<uint64_t>(INT64_MAX))
+      json::fail(where, key, "token ids that fit in 64-bit signed integers", *value);
     ids.push_back(item.to_number<int64_t>());
   }
   return ids;

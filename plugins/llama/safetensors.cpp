@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace mh::llama {
@@ -103,9 +104,15 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
     for (const bj::value& dim : shape->get_array()) {
       if (!dim.is_int64() && !dim.is_uint64())
         throw mh::Error(MH_INVALID_ARGUMENT, scope + ": \"shape\" must hold integers");
+      if (dim.is_uint64() && dim.get_uint64() > static_cast<uint64_t>(INT64_MAX))
+        throw mh::Error(MH_INVALID_ARGUMENT, scope + ": a dimension is too large");
       auto d = dim.to_number<int64_t>();
       if (d < 0) throw mh::Error(MH_INVALID_ARGUMENT, scope + ": negative dimension");
       entry.shape.push_back(d);
+      // The element count must not wrap: a wrapped product could match a small data range and
+      // give a view far larger than the file.
+      if (d != 0 && numel > UINT64_MAX / static_cast<uint64_t>(d))
+        throw mh::Error(MH_INVALID_ARGUMENT, scope + ": the shape's element count overflows");
       numel *= static_cast<uint64_t>(d);
     }
     for (const bj::value& off : offsets->get_array())
@@ -123,6 +130,8 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::filesystem::pa
                       scope + ": data ends at byte " + std::to_string(entry.end) +
                           " of the data section, but the file holds only " +
                           std::to_string(file->data_size_) + " bytes of data (truncated file?)");
+    if (numel > UINT64_MAX / element)
+      throw mh::Error(MH_INVALID_ARGUMENT, scope + ": the shape's byte count overflows");
     if (entry.end - entry.begin != numel * element)
       throw mh::Error(MH_INVALID_ARGUMENT, scope + ": " + std::to_string(entry.end - entry.begin) +
                                                " bytes do not match its shape and dtype (" +

@@ -146,6 +146,9 @@ TEST_CASE("config.generation_defaults_in_range") {
         std::string::npos);
   CHECK(generation_error(R"({"top_k": -5})").find("\"top_k\"") != std::string::npos);
   CHECK(generation_error(R"({"max_new_tokens": 0})").find("max_new_tokens") != std::string::npos);
+  // Found by fuzz.model_config: an id above INT64_MAX threw Boost's own error, naming a header.
+  CHECK(generation_error(R"({"eos_token_id": [12800777777777777709]})").find("\"eos_token_id\"") !=
+        std::string::npos);
   const GenerationDefaults ok = parse_generation_config(
       R"({"do_sample": true, "temperature": 0.6, "top_p": 0.9, "top_k": -1,
           "repetition_penalty": 1.1, "max_new_tokens": 64})",

@@ -105,6 +105,26 @@ TEST_CASE("safetensors.size_mismatch_and_bad_dtype") {
         }).second.find("unknown dtype \"Q4\"") != std::string::npos);
 }
 
+// A shape whose element count wraps around 2^64 must not pass the size check with a small data
+// range (it would give a view far larger than the file).
+TEST_CASE("safetensors.shape_overflow_is_refused") {
+  TempDir dir;
+  write_file(
+      dir.path / "o.safetensors",
+      safetensors_bytes(
+          R"({"x":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})", ""));
+  CHECK(error_of([&] {
+          SafetensorsFile::open(dir.path / "o.safetensors");
+        }).second.find("overflows") != std::string::npos);
+  write_file(dir.path / "u.safetensors",
+             safetensors_bytes(
+                 R"({"x":{"dtype":"F32","shape":[12800777777777777709],"data_offsets":[0,4]}})",
+                 std::string(4, '\0')));
+  CHECK(error_of([&] {
+          SafetensorsFile::open(dir.path / "u.safetensors");
+        }).second.find("too large") != std::string::npos);
+}
+
 TEST_CASE("weights.shape_mismatch_and_missing") {
   TempDir dir;
   // The fixture's weights with a config that wants a wider model.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The test suite again under sanitizers, and the fuzz targets for a bounded time; tools/test.sh
+# runs it after the normal suite. Three stages, each in a build folder of its own:
+#   asan  build-asan: every unit and end-to-end test under AddressSanitizer + UBSan (GCC), except
+#         the Llama plugin's: libtorch makes it the slowest part to build and run, and its input
+#         readers (safetensors, config.json, requests, tokenizer) are fuzzed under ASan instead.
+#   tsan  build-tsan: the host's concurrency tests under ThreadSanitizer (GCC): the model layer
+#         (registry, instance, admission, dispatch), the plugin loader, isolation, and hostd's
+#         end-to-end tests (reloads under load, drain, shutdown).
+#   fuzz  build-fuzz: the libFuzzer targets of tests/fuzz (clang-14, ASan + UBSan), each run from
+#         its seed corpus for MODELHOST_FUZZ_SECONDS (default 30).
+# Environment: MODELHOST_SKIP_SANITIZERS=1 skips everything (e.g. locally);
+# MODELHOST_SANITIZERS="asan tsan fuzz" picks the stages; extra arguments go to every ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${MODELHOST_SKIP_SANITIZERS:-0}" = 1 ]; then
+  echo "sanitize: skipped (MODELHOST_SKIP_SANITIZERS=1)"
+  exit 0
+fi
+stages=${MODELHOST_SANITIZERS:-asan tsan fuzz}
+jobs=$(nproc)
+
+# A finding fails its test: UBSan halts, ASan's leak check is on, reports carry stacks.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+stage() { printf '\nsanitize: %s\n' "$*"; }
+
+# Tests that cannot mean the same under a sanitizer runtime; they run in the normal suite:
+# - plugins that crash on purpose (SIGSEGV in predict, a memory limit): the runtime catches the
+#   signal (or UBSan the null store) and the tests' exact signal and restart checks cannot hold,
+#   and ASan's shadow memory does not fit under an address-space limit;
+# - RSS bounds (hardening_*): the runtime's own memory is not hostd's;
+# - sdk.out_of_tree builds a plugin outside this build, without the sanitizer flags.
+not_under_sanitizers='^(style\.|isolation\.process_(crash|runner)$|e2e\.(inprocess\.)?isolation_(segfault_in_predict|memory_leak)|e2e\.hardening_(stalled_stream_reader|client_that_reads_nothing)|sdk\.out_of_tree$)'
+
+for stage_name in $stages; do
+  case $stage_name in
+    asan)
+      build=${MODELHOST_ASAN_BUILD_DIR:-build-asan}
+      stage "ASan+UBSan in $build: unit and end-to-end tests (the Llama plugin's excluded)"
+      cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DMODELHOST_SANITIZE="address;undefined" -DMODELHOST_BUILD_LLAMA=OFF
+      cmake --build "$build" -j "$jobs"
+      # style.* checks sources, not behaviour: the normal suite ran it already.
+      ctest --test-dir "$build" --output-on-failure --timeout 900 -E "$not_under_sanitizers" "$@"
+      ;;
+    tsan)
+      build=${MODELHOST_TSAN_BUILD_DIR:-build-tsan}
+      stage "TSan in $build: the host's concurrency tests"
+      cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DMODELHOST_SANITIZE=thread -DMODELHOST_BUILD_LLAMA=OFF
+      # Everything (the end-to-end tests need hostd, the runner and the test plugins).
+      cmake --build "$build" -j "$jobs"
+      ctest --test-dir "$build" --output-on-failure --timeout 900 \
+        -R '^(host\.(model_registry|model_instance|admission|inference_dispatch)|plugin\.loader|isolation\.|e2e\.)' \
+        -E "^e2e\\.hostctl\\.|$not_under_sanitizers" "$@"
+      ;;
+    fuzz)
+      build=${MODELHOST_FUZZ_BUILD_DIR:-build-fuzz}
+      stage "libFuzzer targets in $build, ${MODELHOST_FUZZ_SECONDS:-30} s each"
+      CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -G Ninja \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELHOST_FUZZ=ON -DMODELHOST_BUILD_TESTS=OFF \
+        -DMODELHOST_FUZZ_SECONDS="${MODELHOST_FUZZ_SECONDS:-30}"
+      targets=$(cd "$build" && ninja -t targets all | sed -n 's/^\(fuzz_[a-z0-9_]*\): phony$/\1/p')
+      # shellcheck disable=SC2086  # one target per word
+      cmake --build "$build" -j "$jobs" --target $targets
+      ctest --test-dir "$build" --output-on-failure -L fuzz "$@"
+      ;;
+    *)
+      echo "sanitize: unknown stage \"$stage_name\" (asan, tsan, fuzz)" >&2
+      exit 2
+      ;;
+  esac
+done
+echo "sanitize: ok ($stages)"
