@@ -1,11 +1,13 @@
 #include "config/command_line.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <modelhost/version.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -82,6 +84,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   std::string admin_socket;
   std::uint64_t drain_ms = static_cast<std::uint64_t>(config.drain_timeout.count());
   std::uint64_t load_ms = static_cast<std::uint64_t>(config.load_timeout.count());
+  std::uint64_t header_ms = static_cast<std::uint64_t>(config.header_timeout.count());
+  std::uint64_t body_ms = static_cast<std::uint64_t>(config.body_timeout.count());
+  std::uint64_t write_ms = static_cast<std::uint64_t>(config.write_timeout.count());
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   config.http_threads = std::clamp(cores, 1u, 4u);
   config.worker_threads = std::clamp(cores, 2u, 16u);
@@ -129,6 +134,40 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                  "Largest request body accepted; larger ones get 413.")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 34));
+  app.add_option("--max-header-bytes", config.max_header_bytes,
+                 "Largest request head (request line and headers; also a chunk's size\n"
+                 "line with its extensions); larger ones get 431 (400 for a chunk line).")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 24));
+  app.add_option("--max-connections", config.max_connections,
+                 "Most TCP connections open at once; beyond it a new connection gets 503\n"
+                 "and is closed (the admin socket has 64 of its own).")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  app.add_option("--max-concurrent-bodies", config.max_concurrent_bodies,
+                 "Most request bodies over 64 KiB (or chunked) being received at once;\n"
+                 "beyond it 503 and close. Smaller bodies need no slot.")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  app.add_option("--max-stream-buffer-bytes", config.max_stream_buffer_bytes,
+                 "Most bytes of one streamed reply queued but not yet taken by its client;\n"
+                 "beyond it the plugin's write is refused (MH_RESOURCE_EXHAUSTED).")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 34));
+  app.add_option("--header-timeout-ms", header_ms,
+                 "How long a connection may take to send a request head (also the idle\n"
+                 "keep-alive time); a partial head then gets 408, an idle connection closes.")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+  app.add_option("--body-timeout-ms", body_ms,
+                 "How long a request body may take to arrive; then 408 and close.")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
+  app.add_option("--write-timeout-ms", write_ms,
+                 "How long a client may take no bytes of its reply; then its connection\n"
+                 "closes and its request is cancelled.")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   app.add_option("--api-key", config.api_key,
                  "When set, /v1/* requests need \"Authorization: Bearer KEY\" (or\n"
                  "$MODELHOST_API_KEY); probes and /metrics stay open.")
@@ -142,6 +181,13 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                  "How long a plugin's init may take before the model is marked failed\n"
                  "(a manifest's load_timeout_ms overrides it).")
       ->capture_default_str();
+  app.add_option("--default-isolation", config.default_isolation,
+                 "How a model runs its plugin unless its model.json says (\"isolation\"):\n"
+                 "process (a runner process per model; a crash ends only that model) or\n"
+                 "none (inside hostd; fastest). Also $MODELHOST_DEFAULT_ISOLATION.")
+      ->envname("MODELHOST_DEFAULT_ISOLATION")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"process", "none"}));
   app.add_option("--http-threads", config.http_threads, "Threads serving HTTP connections.")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
@@ -170,6 +216,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     return ExitNow{2};
   }
   config.admin_socket = admin_socket.empty() ? default_admin_socket() : fs::path(admin_socket);
+  const char* socket_env = std::getenv("MODELHOST_ADMIN_SOCKET");
+  config.admin_socket_dir_is_default =
+      admin_socket.empty() && (socket_env == nullptr || !*socket_env);
+  config.header_timeout = std::chrono::milliseconds(header_ms);
+  config.body_timeout = std::chrono::milliseconds(body_ms);
+  config.write_timeout = std::chrono::milliseconds(write_ms);
   config.drain_timeout = std::chrono::milliseconds(drain_ms);
   config.load_timeout = std::chrono::milliseconds(load_ms);
   return config;
@@ -181,7 +233,33 @@ std::string errno_text(int error) {
   return std::strerror(error);
 }
 
-void require_writable_dir(const fs::path& dir, const std::string& flag, bool private_dir) {
+// A directory hostd treats as its own (the default admin socket's, e.g. /tmp/modelhost-$UID):
+// one that someone else made, or that others may write to, could let them replace the socket.
+void require_private_dir(const fs::path& dir, const std::string& flag) {
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0) {
+    throw ConfigError(flag + " " + dir.string() + ": cannot inspect it: " + errno_text(errno));
+  }
+  if (!S_ISDIR(info.st_mode)) {
+    throw ConfigError(flag + " " + dir.string() + ": not a directory (a symbolic link?)");
+  }
+  if (info.st_uid != ::geteuid()) {
+    throw ConfigError(flag + " " + dir.string() + ": owned by uid " + std::to_string(info.st_uid) +
+                      ", not by this user (uid " + std::to_string(::geteuid()) +
+                      "); remove it or pass --admin-socket");
+  }
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+    throw ConfigError(flag + " " + dir.string() + ": writable by group or others (mode " + mode +
+                      "); make it 0700 (chmod 700) or pass --admin-socket");
+  }
+}
+
+// `private_dir`: created with mode 0700; `must_be_ours`: when it exists already, it must be
+// ours and private (require_private_dir).
+void require_writable_dir(const fs::path& dir, const std::string& flag, bool private_dir,
+                          bool must_be_ours = false) {
   std::error_code error;
   if (!fs::exists(dir, error)) {
     fs::create_directories(dir, error);
@@ -191,6 +269,8 @@ void require_writable_dir(const fs::path& dir, const std::string& flag, bool pri
     if (private_dir) fs::permissions(dir, fs::perms::owner_all, error);
   } else if (!fs::is_directory(dir, error)) {
     throw ConfigError(flag + " " + dir.string() + ": not a directory");
+  } else if (must_be_ours) {
+    require_private_dir(dir, flag);
   }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     throw ConfigError(flag + " " + dir.string() + ": not writable: " + errno_text(errno));
@@ -221,7 +301,7 @@ void prepare_directories(HostConfig& config) {
   }
   const fs::path socket_dir =
       config.admin_socket.parent_path().empty() ? fs::path(".") : config.admin_socket.parent_path();
-  require_writable_dir(socket_dir, "--admin-socket", true);
+  require_writable_dir(socket_dir, "--admin-socket", true, config.admin_socket_dir_is_default);
   // sockaddr_un holds 108 bytes with the terminating NUL.
   if (config.admin_socket.string().size() >= 108) {
     throw ConfigError("--admin-socket " + config.admin_socket.string() +

@@ -80,6 +80,9 @@ int run_daemon(const HostConfig& config) {
       ScanSettings{config.models_dir, config.plugin_dirs, config.cache_dir, config.storage};
   settings.load_timeout = config.load_timeout;
   settings.drain_timeout = config.drain_timeout;
+  settings.isolation.isolation =
+      config.default_isolation == "none" ? Isolation::none : Isolation::process;
+  settings.isolation.max_body_bytes = config.max_body_bytes;
   auto registry = ModelRegistry::create(
       settings, LoaderServices{store, unloader, lifecycle.get_executor(), workers.get_executor()});
 
@@ -89,21 +92,35 @@ int run_daemon(const HostConfig& config) {
   identity.models_dir = config.models_dir.string();
   identity.listen = config.listen.to_string();
 
-  HttpServer server(io, ServerSettings{config.max_body_bytes, std::chrono::seconds(60)});
+  ServerSettings limits;
+  limits.max_body_bytes = config.max_body_bytes;
+  limits.header_timeout = config.header_timeout;
+  limits.body_timeout = config.body_timeout;
+  limits.write_timeout = config.write_timeout;
+  limits.max_header_bytes = config.max_header_bytes;
+  limits.max_stream_buffer_bytes = config.max_stream_buffer_bytes;
+  limits.max_connections = config.max_connections;
+  limits.max_concurrent_bodies = config.max_concurrent_bodies;
+  HttpServer server(io, limits);
   std::unique_ptr<AdminApi> admin;
   std::unique_ptr<Router> router;
   auto handler = [&router](HttpRequest request, std::shared_ptr<Exchange> exchange) {
     router->handle(std::move(request), exchange);
   };
+  // Auth and route from the head alone, before a body is read.
+  auto check = [&router](const HttpRequest& head) { return router->check_head(head); };
   try {
     // Bind first (port 0 picks one), so that status shows the real address.
-    const ListenAddress bound = server.listen_tcp(config.listen, Listener::public_api, handler);
+    const ListenAddress bound =
+        server.listen_tcp(config.listen, Listener::public_api, handler, check);
     identity.listen = bound.to_string();
     admin = std::make_unique<AdminApi>(registry, identity);
     router = std::make_unique<Router>(registry, metrics, *admin,
                                       RouterSettings{config.api_key, config.admin_token});
-    server.listen_unix(config.admin_socket, handler);
-    if (config.admin_listen) server.listen_tcp(*config.admin_listen, Listener::admin_tcp, handler);
+    server.listen_unix(config.admin_socket, handler, check);
+    if (config.admin_listen) {
+      server.listen_tcp(*config.admin_listen, Listener::admin_tcp, handler, check);
+    }
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return 1;

@@ -3,6 +3,7 @@
 // once when already there) and names its request, so that calls from any thread, and calls
 // for a request that is over, are safe. Private to the server.
 #include "http_connection.hpp"
+#include "http_wire_format.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -20,7 +21,7 @@ template <typename Socket>
 class ConnectionExchange final : public Exchange {
  public:
   ConnectionExchange(std::shared_ptr<Connection<Socket>> connection, std::uint64_t seq)
-      : connection_(std::move(connection)), seq_(seq) {}
+      : connection_(std::move(connection)), seq_(seq), budget_(connection_->stream_budget()) {}
 
   void reply(HttpReply reply) override {
     run([reply = std::move(reply)](Connection<Socket>& connection, std::uint64_t seq) mutable {
@@ -35,6 +36,16 @@ class ConnectionExchange final : public Exchange {
   void write(std::string data) override {
     run([data = std::move(data)](Connection<Socket>& connection, std::uint64_t seq) mutable {
       connection.write(seq, std::move(data));
+    });
+  }
+  // Counted with the chunk framing the connection adds, so that the bound holds on the wire.
+  bool reserve_stream_bytes(std::size_t bytes) override {
+    return budget_->reserve(bytes + kChunkFramingBytes);
+  }
+  void write_reserved(std::string data) override {
+    run([data = std::move(data)](Connection<Socket>& connection, std::uint64_t seq) mutable {
+      const std::size_t reserved = data.size() + kChunkFramingBytes;
+      connection.write(seq, std::move(data), reserved);
     });
   }
   void end_stream() override {
@@ -73,6 +84,7 @@ class ConnectionExchange final : public Exchange {
 
   std::shared_ptr<Connection<Socket>> connection_;
   const std::uint64_t seq_;
+  const std::shared_ptr<StreamBudget> budget_;  // the request's (read without the strand)
 };
 
 }  // namespace mh::host

@@ -4,6 +4,7 @@
 
 #include <modelhost/plugin.h>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -28,10 +29,16 @@ bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+// "Authorization: Bearer <secret>": the scheme in any case (RFC 7235), then one or more spaces.
 bool bearer_matches(std::string_view authorization, std::string_view secret) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!starts_with(authorization, kBearer)) return false;
+  constexpr std::string_view kBearer = "bearer";
+  if (authorization.size() <= kBearer.size() ||
+      !boost::beast::iequals(authorization.substr(0, kBearer.size()), kBearer) ||
+      authorization[kBearer.size()] != ' ') {
+    return false;
+  }
   std::string_view given = authorization.substr(kBearer.size());
+  while (!given.empty() && given.front() == ' ') given.remove_prefix(1);
   // Constant time in the length of the secret.
   unsigned char difference = given.size() == secret.size() ? 0 : 1;
   for (std::size_t i = 0; i < secret.size(); ++i) {
@@ -108,32 +115,41 @@ Router::Router(std::shared_ptr<ModelRegistry> registry, Metrics& metrics, AdminA
   admin_listener_.add(AdminApi::routes(), admin).add(routes(), *this);
 }
 
-void Router::handle(HttpRequest request, const std::shared_ptr<Exchange>& exchange) {
+std::optional<HttpReply> Router::check_head(const HttpRequest& request) const {
   const bool public_listener = request.listener == Listener::public_api;
   if (request.listener == Listener::admin_tcp &&
       !bearer_matches(request.authorization, settings_.admin_token)) {
-    exchange->reply(error_reply(401, "the admin listener needs \"Authorization: Bearer <token>\""));
-    return;
+    return error_reply(401, "the admin listener needs \"Authorization: Bearer <token>\"");
   }
   if (public_listener && !settings_.api_key.empty() && starts_with(request.path, "/v1/") &&
       !bearer_matches(request.authorization, settings_.api_key)) {
-    exchange->reply(error_reply(401, "missing or wrong API key (\"Authorization: Bearer <key>\")",
-                                {{"WWW-Authenticate", "Bearer"}}));
-    return;
+    return error_reply(401, "missing or wrong API key (\"Authorization: Bearer <key>\")",
+                       {{"WWW-Authenticate", "Bearer"}});
   }
   const RouteTable& table = public_listener ? public_listener_ : admin_listener_;
   RouteMatch match = table.match(request.method, request.path);
   switch (match.outcome) {
     case RouteMatch::Outcome::found:
-      (*match.handler)(RouteCall{std::move(request), std::move(match.name), exchange});
-      return;
+      return std::nullopt;
     case RouteMatch::Outcome::method_not_allowed:
-      exchange->reply(method_not_allowed_reply(request.method, request.path, match.allow));
-      return;
+      return method_not_allowed_reply(request.method, request.path, match.allow);
     case RouteMatch::Outcome::not_found:
-      exchange->reply(no_route_reply(request));
-      return;
+      return no_route_reply(request);
   }
+  return std::nullopt;
+}
+
+void Router::handle(HttpRequest request, const std::shared_ptr<Exchange>& exchange) {
+  // The server asked check_head already (before the body); asked again here, so that the
+  // router stands on its own.
+  if (std::optional<HttpReply> refusal = check_head(request)) {
+    exchange->reply(std::move(*refusal));
+    return;
+  }
+  const RouteTable& table =
+      request.listener == Listener::public_api ? public_listener_ : admin_listener_;
+  RouteMatch match = table.match(request.method, request.path);
+  (*match.handler)(RouteCall{std::move(request), std::move(match.name), exchange});
 }
 
 template <const InferenceRoute& route>

@@ -40,12 +40,13 @@ std::string whole_reply_bytes(const HttpReply& reply, bool keep_alive) {
 }
 
 std::string stream_head_bytes(unsigned status, std::string_view content_type,
-                              const HttpHeaders& headers, bool keep_alive) {
+                              const HttpHeaders& headers, bool keep_alive, bool chunked) {
   std::string bytes = status_line(status);
   bytes += "Content-Type: ";
   bytes += content_type;
   bytes += "\r\n";
-  bytes += "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
+  if (chunked) bytes += "Transfer-Encoding: chunked\r\n";
+  bytes += "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
   bytes += header_lines(headers, keep_alive);
   return bytes;
 }

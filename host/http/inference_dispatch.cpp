@@ -24,10 +24,16 @@ class HttpReplySink final : public ReplySink, public std::enable_shared_from_thi
   HttpReplySink(std::shared_ptr<Exchange> exchange, bool stream, bool done_marker)
       : exchange_(std::move(exchange)), stream_(stream), done_marker_(done_marker) {}
 
-  void chunk(std::string data) override {
-    exchange_->post([self = shared_from_this(), data = std::move(data)]() mutable {
-      self->on_chunk(std::move(data));
+  void chunk(std::string data) override { (void)try_chunk(std::move(data)); }
+  // Framed here, so that the budget counts the bytes that go out: a client that stops reading
+  // holds at most --max-stream-buffer-bytes of its stream in hostd.
+  mh_status try_chunk(std::string data) override {
+    std::string event = sse_event(data);
+    if (!exchange_->reserve_stream_bytes(event.size())) return MH_RESOURCE_EXHAUSTED;
+    exchange_->post([self = shared_from_this(), event = std::move(event)]() mutable {
+      self->on_chunk(std::move(event));
     });
+    return MH_OK;
   }
   void finish(mh_status status, std::string body) override {
     exchange_->post([self = shared_from_this(), status, body = std::move(body)]() mutable {
@@ -36,10 +42,10 @@ class HttpReplySink final : public ReplySink, public std::enable_shared_from_thi
   }
 
  private:
-  void on_chunk(std::string data) {
+  void on_chunk(std::string event) {
     if (answered_) return;
     open_stream();
-    exchange_->write(sse_event(data));
+    exchange_->write_reserved(std::move(event));
   }
 
   void on_finish(mh_status status, std::string body) {

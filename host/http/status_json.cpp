@@ -1,5 +1,7 @@
 #include "http/status_json.hpp"
 
+#include <ctime>
+
 namespace mh::host {
 
 namespace json = boost::json;
@@ -8,6 +10,31 @@ namespace {
 
 json::value optional_string(const std::optional<std::string>& value) {
   return value ? json::value(*value) : json::value(nullptr);
+}
+
+// "2026-12-03T15:41:44.123Z"
+std::string utc_timestamp(std::chrono::system_clock::time_point at) {
+  const auto since_epoch = at.time_since_epoch();
+  const std::time_t seconds = static_cast<std::time_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch).count() % 1000;
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char text[40];
+  const std::size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(text, length) + "." + std::to_string(1000 + millis).substr(1) + "Z";
+}
+
+json::value crash_json(const std::optional<CrashReport>& crash) {
+  if (!crash) return nullptr;
+  json::object object;
+  object["reason"] = crash->reason;
+  object["signal"] = crash->signal ? json::value(crash->signal_name) : json::value(nullptr);
+  object["signal_number"] = crash->signal ? json::value(*crash->signal) : json::value(nullptr);
+  object["exit_code"] = crash->exit_code ? json::value(*crash->exit_code) : json::value(nullptr);
+  object["at"] = utc_timestamp(crash->at);
+  return object;
 }
 
 }  // namespace
@@ -32,6 +59,11 @@ json::object model_status_json(const ModelStatus& status) {
   object["plugin"] = status.plugin;
   object["plugin_version"] = status.plugin_version;
   object["plugin_path"] = status.plugin_path;
+  object["mode"] = to_string(status.isolation);
+  object["pid"] = status.pid ? json::value(*status.pid) : json::value(nullptr);
+  object["restarts"] = status.restarts;
+  object["crash"] = crash_json(status.crash);
+  object["stuck"] = status.stuck;
   object["manifest_dir"] = status.manifest_dir;
   object["files_dir"] = status.files_dir;
   object["error"] = optional_string(status.error);

@@ -57,8 +57,9 @@ void ProcessBackend::predict(mh_instance* instance, const mh_request* request,
                              mh_response* response) noexcept {
   try {
     session_->predict(instance, request, response);
-  } catch (const std::exception& error) {
-    response->finish(response, MH_RESOURCE_EXHAUSTED, error.what(), std::strlen(error.what()));
+  } catch (const std::exception&) {  // out of memory building the frame; no internal text out
+    static constexpr char kMessage[] = "the model's runner could not be sent the request";
+    response->finish(response, MH_RESOURCE_EXHAUSTED, kMessage, sizeof kMessage - 1);
   }
 }
 

@@ -68,6 +68,11 @@ class RunnerSession : public std::enable_shared_from_this<RunnerSession> {
   struct OpenCall {
     mh_response* response;
     mh_status cancel_sent = MH_OK;  // what the runner was told (MH_OK: nothing yet)
+    // The host refused a chunk (MH_RESOURCE_EXHAUSTED: the client does not read): the
+    // chunks the runner sent after it are not delivered either, so the client never gets a
+    // stream with a hole in it, and the plugin hears the refusal at its next write.
+    bool refused = false;
+    std::uint64_t chunks_not_delivered = 0;
   };
   struct StatsWait {
     bool answered = false;

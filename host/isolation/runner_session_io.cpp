@@ -278,17 +278,32 @@ void RunnerSession::on_write(const WriteMessage& message) {
     if (open == calls_.end()) {
       throw FrameError("write for request " + std::to_string(message.call) + ", not in flight");
     }
+    if (open->second.refused) {
+      ++open->second.chunks_not_delivered;
+      return;
+    }
     response = open->second.response;
   }
   // Only this thread finishes a call, so `response` stays valid outside the lock.
   const mh_status status = response->write(response, message.data.data(), message.data.size());
-  if (status == MH_CANCELLED || status == MH_DEADLINE_EXCEEDED) {
+  if (status == MH_RESOURCE_EXHAUSTED) {
+    {
+      std::lock_guard lock(mutex_);
+      if (auto open = calls_.find(message.call); open != calls_.end()) open->second.refused = true;
+    }
+    spdlog::warn(
+        "[{}] a chunk of request {} was refused (the client is not reading); the plugin "
+        "is told at its next write",
+        settings_.log_name.empty() ? settings_.model : settings_.log_name, message.call);
+  }
+  if (status == MH_CANCELLED || status == MH_DEADLINE_EXCEEDED || status == MH_RESOURCE_EXHAUSTED) {
     forward_cancel(message.call, status);
   }
 }
 
 void RunnerSession::on_finish(const FinishMessage& message) {
   mh_response* response = nullptr;
+  std::uint64_t not_delivered = 0;
   {
     std::lock_guard lock(mutex_);
     auto open = calls_.find(message.call);
@@ -296,7 +311,15 @@ void RunnerSession::on_finish(const FinishMessage& message) {
       throw FrameError("finish for request " + std::to_string(message.call) + ", not in flight");
     }
     response = open->second.response;
+    not_delivered = open->second.chunks_not_delivered;
     calls_.erase(open);
+  }
+  if (not_delivered > 0) {
+    spdlog::warn(
+        "[{}] request {}: {} chunk(s) the plugin wrote after a refused one were not "
+        "delivered",
+        settings_.log_name.empty() ? settings_.model : settings_.log_name, message.call,
+        not_delivered);
   }
   response->finish(response, message.status, message.body.data(), message.body.size());
 }

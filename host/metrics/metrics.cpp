@@ -132,6 +132,32 @@ std::string Metrics::render(const std::vector<ModelStatus>& models) const {
             "Time spent syncing a model's files, by model.", [](const ModelStatus& model) {
               return std::optional(number(model.sync_seconds_total));
             });
+  header(out, "modelhost_model_isolation", "gauge",
+         "1 for how a model's plugin runs: in a runner process (process) or in hostd (none).");
+  for (const auto& model : models) {
+    for (Isolation mode : {Isolation::process, Isolation::none}) {
+      out += "modelhost_model_isolation{model=\"" + escape_label_value(model.name) + "\",mode=\"" +
+             std::string(to_string(mode)) + "\"} " + (model.isolation == mode ? "1" : "0") + "\n";
+    }
+  }
+  header(out, "modelhost_model_crashes_total", "counter",
+         "Runner processes of isolated models that died, by model and signal (\"exit\": exited).");
+  for (const auto& model : models) {
+    for (const auto& [signal, count] : model.crashes_by_signal) {
+      out += "modelhost_model_crashes_total{model=\"" + escape_label_value(model.name) +
+             "\",signal=\"" + escape_label_value(signal) + "\"} " + std::to_string(count) + "\n";
+    }
+  }
+  per_model("modelhost_model_restarts_total", "counter",
+            "Restarts of a model after its runner crashed.",
+            [](const ModelStatus& model) { return std::optional(std::to_string(model.restarts)); });
+  per_model(
+      "modelhost_requests_stuck_total", "counter",
+      "Requests a plugin had not finished a grace period after their deadline or "
+      "cancellation.",
+      [](const ModelStatus& model) { return std::optional(std::to_string(model.stuck_total)); });
+  per_model("modelhost_requests_stuck", "gauge", "Stuck requests still unfinished now.",
+            [](const ModelStatus& model) { return std::optional(std::to_string(model.stuck)); });
   header(out, "modelhost_syncs_total", "counter", "Syncs run, by model and result.");
   for (const auto& model : models) {
     const std::string label = escape_label_value(model.name);

@@ -1,5 +1,7 @@
 #include "model/manifest.hpp"
 
+#include "manifest_fields.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -9,48 +11,7 @@ namespace mh::host {
 
 namespace json = boost::json;
 
-namespace {
-
-// A JSON value as it appears in the file, shortened, for error messages.
-std::string quote_value(const json::value& value) {
-  std::string text = json::serialize(value);
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return text;
-}
-
-[[noreturn]] void fail(std::string_view file, std::string_view key, std::string_view expected,
-                       const json::value& got) {
-  throw ManifestError(std::string(file) + ": \"" + std::string(key) + "\" must be " +
-                      std::string(expected) + ", got " + quote_value(got));
-}
-
-std::string read_string(std::string_view file, std::string_view key, const json::value& value) {
-  if (!value.is_string() || value.as_string().empty()) fail(file, key, "a non-empty string", value);
-  return std::string(value.as_string());
-}
-
-// An integer in [minimum, maximum]; JSON numbers like 5.0 count as integers, 5.5 does not.
-std::uint64_t read_integer(std::string_view file, std::string_view key, const json::value& value,
-                           std::uint64_t minimum, std::uint64_t maximum,
-                           std::string_view expected) {
-  std::uint64_t result = 0;
-  if (value.is_uint64()) {
-    result = value.as_uint64();
-  } else if (value.is_int64() && value.as_int64() >= 0) {
-    result = static_cast<std::uint64_t>(value.as_int64());
-  } else if (value.is_double() && value.as_double() >= 0 &&
-             value.as_double() <= static_cast<double>(std::numeric_limits<std::int64_t>::max()) &&
-             value.as_double() ==
-                 static_cast<double>(static_cast<std::uint64_t>(value.as_double()))) {
-    result = static_cast<std::uint64_t>(value.as_double());
-  } else {
-    fail(file, key, expected, value);
-  }
-  if (result < minimum || result > maximum) fail(file, key, expected, value);
-  return result;
-}
-
-}  // namespace
+using namespace manifest_fields;
 
 ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
   boost::system::error_code error;
@@ -64,6 +25,7 @@ ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
   ParsedManifest parsed;
   Manifest& manifest = parsed.manifest;
   bool has_max_queue = false;
+  bool has_limits = false;
   constexpr std::uint64_t kMaxConcurrency = 1u << 20;
   for (const auto& [key_view, value] : root.as_object()) {
     const std::string key(key_view);
@@ -90,6 +52,8 @@ ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
     } else if (key == "load_timeout_ms") {
       manifest.load_timeout_ms =
           read_integer(file, key, value, 1, std::uint64_t{1} << 40, "a positive integer");
+    } else if (read_isolation_key(file, key, value, parsed)) {
+      has_limits = has_limits || key == "limits";
     } else if (key == "files") {
       constexpr std::string_view kFilesShape =
           "a list of file names or {\"path\": name, \"sha256\": hex} objects";
@@ -118,6 +82,7 @@ ParsedManifest parse_manifest(std::string_view text, std::string_view file) {
                                 "\" ignored (keys starting with '_' are comments)");
     }
   }
+  check_isolation_keys(file, has_limits, parsed);
   if (!has_max_queue) manifest.max_queue = manifest.max_concurrency * 2;
   if (!manifest.files.empty() && !manifest.download_files_from) {
     parsed.warnings.push_back(std::string(file) +

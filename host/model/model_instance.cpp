@@ -53,21 +53,18 @@ struct ModelInstance::CleanupCall {
 };
 
 std::shared_ptr<ModelInstance> ModelInstance::create(InstanceSpec spec,
-                                                     std::shared_ptr<const PluginLibrary> library,
-                                                     LibraryUnloader& unloader,
+                                                     std::shared_ptr<PluginBackend> backend,
                                                      asio::any_io_executor timers,
                                                      asio::any_io_executor workers) {
-  return std::shared_ptr<ModelInstance>(new ModelInstance(
-      std::move(spec), std::move(library), unloader, std::move(timers), std::move(workers)));
+  return std::shared_ptr<ModelInstance>(new ModelInstance(std::move(spec), std::move(backend),
+                                                          std::move(timers), std::move(workers)));
 }
 
-ModelInstance::ModelInstance(InstanceSpec spec, std::shared_ptr<const PluginLibrary> library,
-                             LibraryUnloader& unloader, asio::any_io_executor timers,
-                             asio::any_io_executor workers)
+ModelInstance::ModelInstance(InstanceSpec spec, std::shared_ptr<PluginBackend> backend,
+                             asio::any_io_executor timers, asio::any_io_executor workers)
     : spec_(std::move(spec)),
       log_name_(spec_.name + "#" + std::to_string(spec_.generation)),
-      library_(std::move(library)),
-      unloader_(unloader),
+      backend_(std::move(backend)),
       timers_(std::move(timers)),
       workers_(std::move(workers)),
       admission_(spec_.max_concurrency, spec_.max_queue) {
@@ -83,7 +80,7 @@ ModelInstance::~ModelInstance() {
     std::lock_guard lock(retired_mutex_);
     retired_.clear();
   }
-  unloader_.release_later(std::move(library_));
+  // backend_ goes with this object: an in-process one hands its library to the unloader.
 }
 
 void ModelInstance::log_fn(const mh_host* host, mh_log_level level, const char* message) {
@@ -129,7 +126,7 @@ void ModelInstance::init(std::chrono::milliseconds timeout, InitDone done) {
   meta.generation = spec_.generation;
   InitCall* context = call.get();
   call.reset();  // from here the plugin's done owns the call (through call->self)
-  library_->table().init(&host_, &meta, &ModelInstance::init_done_fn, context);
+  backend_->init(&host_, &meta, &ModelInstance::init_done_fn, context);
 }
 
 void ModelInstance::init_done_fn(void* context, mh_status status, const char* message,
@@ -182,6 +179,7 @@ void ModelInstance::init_done_fn(void* context, mh_status status, const char* me
 
 Admission::Outcome ModelInstance::submit(const std::shared_ptr<PredictCall>& call) {
   call->bind(shared_from_this(), &unloading_);
+  call->set_stuck_watch(workers_, spec_.stuck_grace);
   if (spec_.timeout_ms > 0) {
     call->set_deadline(now_unix_ms() + static_cast<std::int64_t>(spec_.timeout_ms));
   }
@@ -217,14 +215,11 @@ bool ModelInstance::withdraw(const std::shared_ptr<PredictCall>& call, mh_status
 
 PluginStatsResult ModelInstance::read_stats() {
   PluginStatsResult result;
-  const mh_plugin& table = library_->table();
   const auto* stats =
-      table.get_extension == nullptr
-          ? nullptr
-          : static_cast<const mh_plugin_stats*>(table.get_extension(MH_PLUGIN_STATS_EXTENSION));
+      static_cast<const mh_plugin_stats*>(backend_->get_extension(MH_PLUGIN_STATS_EXTENSION));
   if (stats == nullptr || !MH_HAS_FIELD(stats, mh_plugin_stats, read) || stats->read == nullptr) {
     result.outcome = ModelOutcome::unimplemented;
-    result.message = "model \"" + spec_.name + "\": its plugin " + library_->name() +
+    result.message = "model \"" + spec_.name + "\": its plugin " + backend_->name() +
                      " reports no stats (" MH_PLUGIN_STATS_EXTENSION ")";
     return result;
   }
@@ -289,7 +284,19 @@ void ModelInstance::run_predict(const std::shared_ptr<PredictCall>& call) {
   }
   requests_total_.fetch_add(1, std::memory_order_relaxed);
   mh_request* request = call->arm();
-  library_->table().predict(instance_, request, call->c_response());
+  backend_->predict(instance_, request, call->c_response());
+}
+
+void ModelInstance::request_stuck(const std::shared_ptr<PredictCall>& call) {
+  stuck_now_.fetch_add(1);
+  stuck_total_.fetch_add(1);
+  const bool released = call->take_slot();
+  spdlog::warn("[{}] request {} is stuck: the plugin has not finished it {} ms after its {}; {}",
+               log_name_, call->id(), spec_.stuck_grace.count(),
+               call->cancelled() ? "cancellation" : "deadline",
+               released ? "its slot is released" : "it held no slot");
+  if (released) admission_.release();
+  if (stuck_callback_) stuck_callback_();
 }
 
 void ModelInstance::request_finished(std::shared_ptr<PredictCall> call, bool held_slot) {
@@ -320,7 +327,7 @@ void ModelInstance::cleanup(std::function<void()> done) {
     return;
   }
   auto call = std::make_unique<CleanupCall>(CleanupCall{shared_from_this(), std::move(done)});
-  library_->table().cleanup(instance, &ModelInstance::cleanup_done_fn, call.release());
+  backend_->cleanup(instance, &ModelInstance::cleanup_done_fn, call.release());
 }
 
 void ModelInstance::cleanup_done_fn(void* context) {
@@ -331,8 +338,8 @@ void ModelInstance::cleanup_done_fn(void* context) {
   }
   auto done = std::move(call->done);
   done();
-  // `call` dies here; when it held the last reference, the instance goes and hands its
-  // library to the unloader (never unloaded on this, the plugin's, thread).
+  // `call` dies here; when it held the last reference, the instance goes and drops its
+  // backend (an in-process library is handed to the unloader, never unloaded on this thread).
 }
 
 }  // namespace mh::host

@@ -58,6 +58,14 @@ ModelRegistry::Target ModelRegistry::find_target(std::string_view name) const {
     target.instance = entry.serving->instance;
   } else if (entry.unloaded) {
     target.message = model_named(entry.name) + " is unloaded (`hostctl reload` loads it again)";
+  } else if (entry.crashed) {
+    // Its runner died; a restart is scheduled or loading (registry_faults.cpp).
+    target.outcome = ModelOutcome::unavailable;
+    const auto left = std::chrono::ceil<std::chrono::seconds>(entry.restart_at -
+                                                              std::chrono::steady_clock::now());
+    target.retry_after = entry.pending ? kRetryLoading : std::max(left, kRetryReplaced);
+    target.message = entry.error.value_or(model_named(entry.name) + " crashed") +
+                     "; it is restarting, retry shortly";
   } else if (entry.pending) {
     target.outcome = ModelOutcome::loading;
     target.message = model_named(entry.name) + " is " +
@@ -211,8 +219,10 @@ bool ModelRegistry::ready() const {
   if (shutting_down_) return false;
   // Orchestrators hold traffic back while a model is still on its way up with nothing
   // serving it; failed models do not hold the whole host back.
-  return std::none_of(entries_.begin(), entries_.end(),
-                      [](const auto& item) { return !item.second.serving && item.second.pending; });
+  // (A model restarting after a crash served before: it does not hold the host back either.)
+  return std::none_of(entries_.begin(), entries_.end(), [](const auto& item) {
+    return !item.second.serving && item.second.pending && !item.second.crashed;
+  });
 }
 
 // ---- shutdown --------------------------------------------------------------------------------
@@ -224,6 +234,7 @@ void ModelRegistry::shutdown(std::function<void()> done) {
     shutting_down_ = true;
     for (auto& [name, entry] : entries_) {
       entry.refresh_stop.request_stop();
+      if (entry.restart_timer) entry.restart_timer->cancel();  // no restart on the way out
       abandon_pending_locked(entry);
       retire_serving_locked(entry, after);
     }

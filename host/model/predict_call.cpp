@@ -39,8 +39,38 @@ PredictCall::PredictCall(InferenceRequest request, std::shared_ptr<ReplySink> si
 
 void PredictCall::bind(std::shared_ptr<ModelInstance> instance,
                        const std::atomic<bool>* unloading) {
+  owner_ = instance;
   instance_ = std::move(instance);
   unloading_ = unloading;
+}
+
+void PredictCall::set_stuck_watch(boost::asio::any_io_executor timers,
+                                  std::chrono::milliseconds grace) noexcept {
+  stuck_timers_ = std::move(timers);
+  stuck_grace_ = grace;
+}
+
+void PredictCall::watch_for_stuck() {
+  if (!in_plugin_.load() || finished_.load() || !stuck_timers_) return;
+  std::lock_guard lock(timer_mutex_);
+  if (finished_.load() || stuck_timer_) return;
+  stuck_timer_ = std::make_unique<boost::asio::steady_timer>(stuck_timers_, stuck_grace_);
+  stuck_timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& error) {
+    if (error) return;
+    if (auto call = weak.lock()) call->on_stuck_timer();
+  });
+}
+
+void PredictCall::on_stuck_timer() {
+  auto owner = owner_.lock();
+  if (!owner) return;
+  {
+    // complete() reads stuck_ under this lock after setting finished_: a call is counted
+    // stuck only when its finish has not begun, and its finish then uncounts it.
+    std::lock_guard lock(timer_mutex_);
+    if (finished_.load() || stuck_.exchange(true)) return;
+  }
+  owner->request_stuck(shared_from_this());
 }
 
 void PredictCall::set_deadline(std::int64_t deadline_unix_ms) noexcept {
@@ -73,10 +103,20 @@ void PredictCall::on_deadline(std::uint64_t timeout_ms, const Expired& expired) 
   // finds the queue as the answer says.
   if (expired) expired(shared_from_this(), message);
   answer(MH_DEADLINE_EXCEEDED, message);
+  watch_for_stuck();
 }
 
 mh_request* PredictCall::arm() noexcept {
   self_ = shared_from_this();
+  in_plugin_.store(true);
+  // Told to stop between the worker's check and now: watched as if told later.
+  if (stop_reason() != MH_OK) {
+    try {
+      watch_for_stuck();
+    } catch (...) {
+      // no timer (out of memory): the call is simply not watched
+    }
+  }
   return &c_request_;
 }
 
@@ -100,8 +140,8 @@ mh_status PredictCall::write_fn(mh_response* response, const char* data, std::si
   if (mh_status reason = call->stop_reason(); reason != MH_OK) return reason;
   std::lock_guard lock(call->sink_mutex_);
   if (!call->sink_) return MH_DEADLINE_EXCEEDED;  // the deadline answered while it wrote
-  call->sink_->chunk(std::string(data == nullptr ? "" : data, data == nullptr ? 0 : size));
-  return MH_OK;
+  return call->sink_->try_chunk(
+      std::string(data == nullptr ? "" : data, data == nullptr ? 0 : size));
 }
 
 void PredictCall::finish_fn(mh_response* response, mh_status status, const char* body,
@@ -139,14 +179,21 @@ void PredictCall::complete(mh_status status, std::string body) {
   // Whatever holds this call, it stays alive until this function returns.
   std::shared_ptr<PredictCall> keep = std::move(self_);
   std::shared_ptr<ModelInstance> instance = std::move(instance_);
+  bool was_stuck = false;
   {
     std::lock_guard lock(timer_mutex_);
     if (deadline_timer_) deadline_timer_->cancel();
+    if (stuck_timer_) stuck_timer_->cancel();
+    was_stuck = stuck_.load();
   }
   // The plugin may no longer read the request: drop the large part now.
   std::string().swap(request_.body);
-  // The slot is free before the client hears back, so its next request finds it free.
-  if (instance) instance->request_finished(keep, holds_slot_.load());
+  // The slot is free before the client hears back, so its next request finds it free (a stuck
+  // call gave it back already: the exchange makes sure only one of the two does).
+  if (instance) {
+    instance->request_finished(keep, take_slot());
+    if (was_stuck) instance->stuck_request_finished();
+  }
   if (status == MH_CANCELLED && !cancelled_.load() && unloading_ != nullptr && unloading_->load()) {
     // The client is still there; the host stopped the request (drain timeout, shutdown).
     status = MH_UNAVAILABLE;
@@ -164,6 +211,7 @@ void RequestHandle::cancel() const {
   spdlog::debug("request {}: the client left; cancelling", call_->id());
   call_->cancel();
   if (instance_) instance_->withdraw(call_, MH_CANCELLED, "the client left");
+  call_->watch_for_stuck();
 }
 
 std::string_view RequestHandle::request_id() const noexcept {

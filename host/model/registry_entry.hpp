@@ -10,7 +10,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
 #include <stop_token>
+
+namespace mh::isolation {
+class ProcessBackend;
+}
 
 namespace mh::host {
 
@@ -22,7 +29,12 @@ struct ModelRegistry::Generation {
   std::shared_ptr<ModelInstance> instance;
   std::string plugin_name;
   std::string plugin_version;
-  std::string plugin_path;
+  std::string plugin_path;              // the operator's file
+  std::filesystem::path stored_plugin;  // its private copy (kept while the generation lives)
+  Isolation isolation = Isolation::process;
+  // The runner of an isolated generation (the instance owns it): for its pid, and to kill it.
+  std::weak_ptr<isolation::ProcessBackend> process;
+  bool replacing_stuck = false;  // a successor is on its way because requests got stuck
   std::optional<double> load_ms;
   bool files_ready = false;  // its files were synced already (a refresh found them changed)
   bool abandoned = false;    // superseded, removed or shut down before it served
@@ -47,6 +59,17 @@ struct ModelRegistry::Entry {
   std::stop_source refresh_stop;
   SyncTracker sync;
   std::uint64_t requests_retired = 0;  // requests of generations that unloaded
+  std::uint64_t stuck_retired = 0;     // stuck requests of generations that unloaded
+
+  // Crashes (registry_faults.cpp). `crashed`: the serving generation's runner died and a
+  // restart is scheduled (at `restart_at`) or loading; requests get 503 until it is ready.
+  bool crashed = false;
+  std::chrono::steady_clock::time_point restart_at;
+  std::shared_ptr<boost::asio::steady_timer> restart_timer;
+  std::deque<std::chrono::steady_clock::time_point> crash_times;  // within restart.window
+  std::uint64_t restarts = 0;
+  std::optional<CrashReport> last_crash;
+  std::map<std::string, std::uint64_t> crashes_by_signal;
 
   // What the reload plan needs of it.
   HeldModel held() const {

@@ -42,17 +42,24 @@ void ModelRegistry::load_generation(const std::string& name,
     }
     notify_changed();
     if (abandoned) throw std::runtime_error("superseded before it loaded");
-    auto instance = load_model_instance(generation->source, generation->number, services_);
+    const StoredPlugin stored = store_plugin(generation);
+    const LoadedGeneration loaded = load_model_instance(generation->source, generation->number,
+                                                        stored, services_, settings_.isolation);
+    const std::shared_ptr<ModelInstance>& instance = loaded.instance;
     {
       std::lock_guard lock(mutex_);
       generation->instance = instance;
-      generation->plugin_name = instance->library().name();
-      generation->plugin_version = instance->library().version();
-      generation->plugin_path = instance->library().path().string();
+      generation->plugin_name = instance->backend().name();
+      generation->plugin_version = instance->backend().version();
+      generation->plugin_path = generation->source.plugin_path.string();
+      generation->isolation = instance->spec().isolation;
+      generation->process = loaded.process;
     }
-    spdlog::info("model {}: generation {} loaded plugin {} {} (ABI {}); init", name,
+    watch_faults(name, generation, loaded);
+    spdlog::info("model {}: generation {} loaded plugin {} {} (ABI {}, isolation {}); init", name,
                  generation->number, generation->plugin_name, generation->plugin_version,
-                 format_abi_version(instance->library().abi_version()));
+                 format_abi_version(instance->backend().abi_version()),
+                 to_string(generation->isolation));
     const auto timeout =
         generation->source.manifest->load_timeout_ms
             ? std::chrono::milliseconds(*generation->source.manifest->load_timeout_ms)
@@ -70,6 +77,7 @@ void ModelRegistry::on_init_done(const std::string& name,
                                  const std::shared_ptr<Generation>& generation, mh_status status,
                                  std::string message) {
   if (status != MH_OK) {
+    if (status == MH_DEADLINE_EXCEEDED) stop_initializing_runner(generation, message);
     fail_generation(name, generation,
                     status == MH_DEADLINE_EXCEEDED ? message : "init failed: " + message);
     return;
@@ -99,6 +107,7 @@ void ModelRegistry::on_init_done(const std::string& name,
       entry.pending.reset();
       entry.error.reset();
       entry.failed.reset();
+      entry.crashed = false;
       spdlog::info("model {}: generation {} ready ({} {}, init {:.1f} ms)", name,
                    generation->number, generation->plugin_name, generation->plugin_version,
                    *generation->load_ms);
@@ -123,6 +132,7 @@ void ModelRegistry::fail_generation(const std::string& name,
       retiring.erase(std::remove(retiring.begin(), retiring.end(), generation), retiring.end());
       if (entry.pending == generation) {
         entry.pending.reset();
+        entry.crashed = false;  // a restart that failed leaves the model failed
         entry.error = message;
         entry.attempt_failed = true;
         entry.failed = generation;
@@ -135,6 +145,7 @@ void ModelRegistry::fail_generation(const std::string& name,
       forget_if_gone_locked(name);
     }
   }
+  sweep_plugin_copies();
   notify_changed();
 }
 
@@ -163,6 +174,7 @@ void ModelRegistry::retire(const std::string& name, const std::shared_ptr<Genera
     }
     instance->set_unloading();
     asio::post(self->services_.lifecycle, [self, name, generation, instance] {
+      self->stop_stuck_runner(generation);
       instance->cleanup([self, name, generation] { self->on_unloaded(name, generation); });
     });
   };
@@ -186,12 +198,16 @@ void ModelRegistry::on_unloaded(const std::string& name,
       Entry& entry = it->second;
       auto& retiring = entry.retiring;
       retiring.erase(std::remove(retiring.begin(), retiring.end(), generation), retiring.end());
-      if (generation->instance) entry.requests_retired += generation->instance->requests_total();
+      if (generation->instance) {
+        entry.requests_retired += generation->instance->requests_total();
+        entry.stuck_retired += generation->instance->stuck_total();
+      }
       forget_if_gone_locked(name);
     }
     generation->instance.reset();  // the library unloads a second after the last holder
     spdlog::info("model {}: generation {} unloaded", name, generation->number);
   }
+  sweep_plugin_copies();
   notify_changed();
 }
 

@@ -1,12 +1,15 @@
 // ModelRegistry: the status report — what each model's entry looks like from outside.
 #include "model/model_registry.hpp"
 
+#include "isolation/process_backend.hpp"
 #include "registry_entry.hpp"
 
 namespace mh::host {
 
 ModelState ModelRegistry::state_of(const Entry& entry) {
   if (entry.serving) return ModelState::ready;
+  // Until its restart is ready (an unload or a removal decides instead).
+  if (entry.crashed && !entry.unloaded && !entry.removed) return ModelState::crashed;
   if (entry.pending) return entry.pending->state;
   if (!entry.retiring.empty()) return ModelState::draining;
   if (entry.unloaded || entry.removed) return ModelState::unloaded;
@@ -31,11 +34,19 @@ ModelStatus ModelRegistry::status_of(const Entry& entry) {
     status.plugin_version = shown->plugin_version;
     status.plugin_path = shown->plugin_path;
     status.load_ms = shown->load_ms;
+    status.isolation = shown->isolation;
+    if (auto process = shown->process.lock(); process && shown->instance) {
+      if (!process->exit_status()) status.pid = static_cast<long>(process->pid());
+    }
   }
+  status.restarts = entry.restarts;
+  status.crash = entry.last_crash;
+  status.crashes_by_signal = entry.crashes_by_signal;
+  status.stuck_total = entry.stuck_retired;
   const ModelSource& source = shown ? shown->source : entry.latest_source;
   status.manifest_dir = source.dir.string();
   status.files_dir = source.files_dir().string();
-  if (entry.serving && entry.pending) {
+  if ((entry.serving || entry.crashed) && entry.pending) {
     status.pending =
         ModelStatus::Pending{entry.pending->number, entry.pending->state, std::nullopt};
   }
@@ -43,6 +54,8 @@ ModelStatus ModelRegistry::status_of(const Entry& entry) {
   if (entry.serving && entry.serving->instance) {
     status.in_flight += entry.serving->instance->in_flight();
     status.requests_total += entry.serving->instance->requests_total();
+    status.stuck += entry.serving->instance->stuck_now();
+    status.stuck_total += entry.serving->instance->stuck_total();
   }
   for (const auto& generation : entry.retiring) {
     ModelStatus::Retiring retiring{generation->number, generation->state, 0};
@@ -50,6 +63,8 @@ ModelStatus ModelRegistry::status_of(const Entry& entry) {
       retiring.in_flight = generation->instance->in_flight();
       status.in_flight += retiring.in_flight;
       status.requests_total += generation->instance->requests_total();
+      status.stuck += generation->instance->stuck_now();
+      status.stuck_total += generation->instance->stuck_total();
     }
     status.draining.push_back(retiring);
   }

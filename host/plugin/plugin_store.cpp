@@ -99,4 +99,20 @@ StoredPlugin PluginStore::store(const fs::path& source) const {
   return stored;
 }
 
+std::size_t PluginStore::remove_unused(const std::set<fs::path>& live) const {
+  std::error_code error;
+  fs::directory_iterator it(dir_, error);
+  if (error) throw std::runtime_error(dir_.string() + ": cannot list: " + error.message());
+  std::size_t removed = 0;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    if (error) throw std::runtime_error(dir_.string() + ": cannot list: " + error.message());
+    const fs::path& path = it->path();
+    const std::string name = path.filename().string();
+    // <64 hex digits>.so: a copy; anything else (.incoming-*, the operator's own files) stays.
+    if (name.size() != 64 + 3 || path.extension() != ".so" || live.count(path) > 0) continue;
+    if (::unlink(path.c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
 }  // namespace mh::host

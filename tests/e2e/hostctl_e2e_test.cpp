@@ -161,15 +161,19 @@ TEST_CASE("status_echo_ready") {
   REQUIRE(lines.size() >= 4);
   CHECK(lines[0].rfind("hostd ", 0) == 0);
   CHECK(lines[2].rfind("NAME", 0) == 0);
-  for (const char* column : {"STATE", "GEN", "PLUGIN", "VERSION", "IN-FLIGHT", "SYNC", "ERROR"})
+  for (const char* column : {"STATE", "GEN", "PLUGIN", "VERSION", "IN-FLIGHT", "SYNC", "MODE",
+                             "PID", "RESTARTS", "STUCK", "ERROR"})
     CHECK(contains(lines[2], column));
   const auto row = status_row(status.out, "echo");
-  REQUIRE(row.size() == 8);
+  REQUIRE(row.size() == 12);
   CHECK(row[1] == "ready");
   CHECK(row[2] == "1");
   CHECK(row[4] == MODELHOST_VERSION);
-  CHECK(row[5] == "0");  // in flight
-  CHECK(row[7] == "-");  // no error
+  CHECK(row[5] == "0");                              // in flight
+  CHECK((row[7] == "process" || row[7] == "none"));  // mode (hostd --default-isolation)
+  CHECK(row[9] == "0");                              // restarts
+  CHECK(row[10] == "0");                             // stuck
+  CHECK(row[11] == "-");                             // no error
 }
 
 TEST_CASE("status_json") {

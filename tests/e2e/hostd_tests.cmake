@@ -28,6 +28,10 @@ foreach(case
     print_routes_lists_both_tables)
   add_test(NAME e2e.${case} COMMAND hostd_e2e_test --test-case=${case})
   set_tests_properties(e2e.${case} PROPERTIES TIMEOUT 120)
+  # Again with every plugin inside hostd (the default runs each in a runner process).
+  add_test(NAME e2e.inprocess.${case} COMMAND hostd_e2e_test --test-case=${case})
+  set_tests_properties(e2e.inprocess.${case} PROPERTIES TIMEOUT 120
+                                             ENVIRONMENT MODELHOST_DEFAULT_ISOLATION=none)
 endforeach()
 
 # README.md's "### Routes" tables must be what hostd --print-routes prints (the tables hostd

@@ -81,3 +81,69 @@ TEST_CASE("manifest: wrong types fail naming the file, the key and the value") {
   CHECK(failure_of("[1, 2]").find("must hold a JSON object") != std::string::npos);
   CHECK(failure_of("{ nope").find("/m/echo/model.json: not valid JSON") == 0);
 }
+
+TEST_CASE("manifest: isolation, restart, limits and stuck_grace_ms") {
+  auto parsed = parse_manifest(R"({
+    "isolation": "process",
+    "restart": {"max_restarts": 3, "window_seconds": 60},
+    "limits": {"memory": "2GiB", "cpus": [0, 2], "environment": {"CUDA_VISIBLE_DEVICES": "1"},
+               "core_dumps": true},
+    "stuck_grace_ms": 5000
+  })",
+                               "model.json");
+  const Manifest& m = parsed.manifest;
+  CHECK(m.isolation == Isolation::process);
+  CHECK(m.restart.max_restarts == 3);
+  CHECK(m.restart.window_seconds == 60);
+  CHECK(m.limits.address_space_bytes == (std::uint64_t{2} << 30));
+  CHECK(m.limits.cpus == std::vector<std::uint32_t>{0, 2});
+  REQUIRE(m.limits.environment.size() == 1);
+  CHECK(m.limits.environment[0].first == "CUDA_VISIBLE_DEVICES");
+  CHECK(m.limits.environment[0].second == "1");
+  CHECK(m.limits.core_dumps);
+  CHECK(*m.stuck_grace_ms == 5000);
+  CHECK(parsed.warnings.empty());
+
+  auto defaults = parse_manifest("{}", "model.json").manifest;
+  CHECK(!defaults.isolation);  // hostd's --default-isolation decides
+  CHECK(defaults.restart.max_restarts == 5);
+  CHECK(defaults.limits.address_space_bytes == 0);
+  CHECK(!defaults.limits.core_dumps);
+  CHECK(parse_manifest(R"({"isolation": "none"})", "m").manifest.isolation == Isolation::none);
+  CHECK(parse_manifest(R"({"limits": {"address_space_bytes": 1073741824}})", "m")
+            .manifest.limits.address_space_bytes == (std::uint64_t{1} << 30));
+  CHECK(parse_manifest(R"({"limits": {"memory": "512MB"}})", "m")
+            .manifest.limits.address_space_bytes == 512'000'000);
+}
+
+TEST_CASE("manifest: isolation keys fail naming the key and the value") {
+  CHECK(failure_of(R"({"isolation": "docker"})") ==
+        R"(/m/echo/model.json: "isolation" must be "process" or "none", got "docker")");
+  CHECK(failure_of(R"({"restart": {"max_restarts": -1}})")
+            .find(R"("restart.max_restarts" must be an integer from 0 to 1000, got -1)") !=
+        std::string::npos);
+  CHECK(failure_of(R"({"restart": 3})").find(R"("restart" must be an object)") !=
+        std::string::npos);
+  CHECK(failure_of(R"({"limits": {"memory": "lots"}})").find(R"("limits.memory" must be)") !=
+        std::string::npos);
+  CHECK(failure_of(R"({"limits": {"memory": 1024}})").find("at least 64 MiB") != std::string::npos);
+  CHECK(failure_of(R"({"limits": {"cpus": [0, "one"]}})")
+            .find(R"("limits.cpus" must be a non-empty list of CPU numbers)") != std::string::npos);
+  CHECK(failure_of(R"({"limits": {"environment": {"A": 1}}})")
+            .find(R"("limits.environment.A" must be a string, got 1)") != std::string::npos);
+  CHECK(failure_of(R"({"limits": {"core_dumps": "yes"}})")
+            .find(R"("limits.core_dumps" must be true or false)") != std::string::npos);
+  CHECK(failure_of(R"({"limits": {"memory": "1GiB", "address_space_bytes": 1073741824}})")
+            .find("give one of") != std::string::npos);
+  CHECK(failure_of(R"({"stuck_grace_ms": "ten"})").find(R"("stuck_grace_ms" must be)") !=
+        std::string::npos);
+}
+
+TEST_CASE("manifest: unknown isolation keys warn, limits without isolation warn") {
+  auto parsed = parse_manifest(
+      R"({"restart": {"max_restart": 2}, "limits": {"gpu": 1}, "isolation": "none"})", "m.json");
+  REQUIRE(parsed.warnings.size() == 3);
+  CHECK(parsed.warnings[0] == R"(m.json: unknown key "restart.max_restart" ignored)");
+  CHECK(parsed.warnings[1] == R"(m.json: unknown key "limits.gpu" ignored)");
+  CHECK(parsed.warnings[2].find(R"("limits" apply to isolated models only)") != std::string::npos);
+}

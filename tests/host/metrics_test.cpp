@@ -57,3 +57,25 @@ TEST_CASE("metrics: Prometheus text with cumulative buckets") {
 TEST_CASE("metrics: label values are escaped") {
   CHECK(escape_label_value("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
 }
+
+TEST_CASE("metrics: isolation mode, crashes by signal, restarts and stuck requests") {
+  Metrics metrics;
+  ModelStatus model;
+  model.name = "bad";
+  model.state = ModelState::crashed;
+  model.isolation = Isolation::process;
+  model.restarts = 2;
+  model.crashes_by_signal = {{"SIGSEGV", 2}, {"exit", 1}};
+  model.stuck = 1;
+  model.stuck_total = 3;
+  const std::string text = metrics.render({model});
+  CHECK(has(text, "modelhost_model_state{model=\"bad\",state=\"crashed\"} 1"));
+  CHECK(has(text, "modelhost_model_isolation{model=\"bad\",mode=\"process\"} 1"));
+  CHECK(has(text, "modelhost_model_isolation{model=\"bad\",mode=\"none\"} 0"));
+  CHECK(has(text, "# TYPE modelhost_model_crashes_total counter"));
+  CHECK(has(text, "modelhost_model_crashes_total{model=\"bad\",signal=\"SIGSEGV\"} 2"));
+  CHECK(has(text, "modelhost_model_crashes_total{model=\"bad\",signal=\"exit\"} 1"));
+  CHECK(has(text, "modelhost_model_restarts_total{model=\"bad\"} 2"));
+  CHECK(has(text, "modelhost_requests_stuck_total{model=\"bad\"} 3"));
+  CHECK(has(text, "modelhost_requests_stuck{model=\"bad\"} 1"));
+}

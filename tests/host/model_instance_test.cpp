@@ -2,6 +2,7 @@
 // response's promises (check_cancelled, write on a non-stream); a plugin that finishes twice;
 // the deadline timer and cancellation; the plugin stats extension.
 #include "model/model_instance.hpp"
+#include "plugin/in_process_backend.hpp"
 #include "support/hostd_process.hpp"
 
 #include <doctest/doctest.h>
@@ -59,8 +60,9 @@ struct Harness {
     spec.max_concurrency = max_concurrency;
     spec.max_queue = 2;
     spec.timeout_ms = timeout_ms;
-    return ModelInstance::create(spec, PluginLibrary::load(plugin), unloader, pool.get_executor(),
-                                 pool.get_executor());
+    return ModelInstance::create(
+        spec, std::make_shared<InProcessBackend>(PluginLibrary::load(plugin), &unloader),
+        pool.get_executor(), pool.get_executor());
   }
 
   static std::pair<mh_status, std::string> init(const std::shared_ptr<ModelInstance>& instance,

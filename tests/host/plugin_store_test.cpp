@@ -116,3 +116,19 @@ TEST_CASE("library unloader: drops a library no sooner than its delay") {
     CHECK_FALSE(loaded());
   }
 }
+
+TEST_CASE("plugin store: copies no live generation uses are removed, nothing else") {
+  mh::e2e::TempDir temp("mh-store-sweep");
+  PluginStore store(temp / "store");
+  const StoredPlugin echo = store.store(mh::e2e::echo_plugin());
+  const StoredPlugin next = store.store(mh::e2e::echo_next_plugin());
+  std::ofstream(temp / "store" / ".incoming-1-0.so") << "in progress";
+  std::ofstream(temp / "store" / "notes.txt") << "not a copy";
+  CHECK(store.remove_unused({echo.path}) == 1);
+  CHECK(fs::exists(echo.path));
+  CHECK_FALSE(fs::exists(next.path));
+  CHECK(fs::exists(temp / "store" / ".incoming-1-0.so"));
+  CHECK(fs::exists(temp / "store" / "notes.txt"));
+  CHECK(store.remove_unused({}) == 1);
+  CHECK_FALSE(fs::exists(echo.path));
+}

@@ -77,3 +77,37 @@ TEST_CASE("status json: a reload change with its warnings") {
   CHECK(object.at("error") == "bad");
   CHECK(object.at("warnings").as_array().empty());
 }
+
+TEST_CASE("status json: isolation fields") {
+  ModelStatus status;
+  status.name = "bad";
+  status.state = ModelState::crashed;
+  status.isolation = Isolation::process;
+  status.restarts = 1;
+  status.stuck = 2;
+  CrashReport crash;
+  crash.reason = "model \"bad\" crashed: its runner was killed by signal 11 (SIGSEGV)";
+  crash.signal = 11;
+  crash.signal_name = "SIGSEGV";
+  crash.at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'764'776'504'123));
+  status.crash = crash;
+  json::object object = model_status_json(status);
+  CHECK(object.at("state") == "crashed");
+  CHECK(object.at("mode") == "process");
+  CHECK(object.at("pid").is_null());
+  CHECK(object.at("restarts") == 1);
+  CHECK(object.at("stuck") == 2);
+  CHECK(object.at("crash").at("reason").as_string() == crash.reason);
+  CHECK(object.at("crash").at("signal") == "SIGSEGV");
+  CHECK(object.at("crash").at("signal_number") == 11);
+  CHECK(object.at("crash").at("exit_code").is_null());
+  CHECK(object.at("crash").at("at") == "2025-12-03T15:41:44.123Z");
+
+  status.isolation = Isolation::none;
+  status.crash.reset();
+  status.pid = 77;
+  object = model_status_json(status);
+  CHECK(object.at("mode") == "none");
+  CHECK(object.at("pid") == 77);
+  CHECK(object.at("crash").is_null());
+}

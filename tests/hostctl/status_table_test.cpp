@@ -120,20 +120,24 @@ TEST_SUITE("format") {
     model.generation = 4;
     model.in_flight = 7;
     auto row = status_row(model);
-    REQUIRE(row.size() == 8);
+    REQUIRE(row.size() == 12);
     CHECK(row[1] == "loading");
     CHECK(row[2] == "4");
     CHECK(row[3] == "-");  // no plugin known yet
     CHECK(row[5] == "7");
     CHECK(row[6] == "-");
-    CHECK(row[7] == "-");
+    CHECK(row[7] == "-");  // mode: not known from an older hostd
+    CHECK(row[8] == "-");  // no runner
+    CHECK(row[9] == "0");
+    CHECK(row[10] == "0");
+    CHECK(row[11] == "-");
     model.sync.state = "failed";
     model.sync.bytes_done = 1'500'000;
     model.sync.bytes_total = 3'000'000;
     model.sync.error = "403 Forbidden: models/x.bin";
     row = status_row(model);
     CHECK(row[6] == "1.5 MB/3.0 MB failed");
-    CHECK(row[7] == "sync: 403 Forbidden: models/x.bin");
+    CHECK(row[11] == "sync: 403 Forbidden: models/x.bin");
   }
 
   TEST_CASE("sync_cell") {
@@ -197,5 +201,32 @@ TEST_SUITE("format") {
   TEST_CASE("format_table pads by characters, not bytes, and does not pad the last column") {
     const std::string table = format_table({{"A", "B", "C"}, {"é", "xx", "last  "}});
     CHECK(table == "A  B   C\né  xx  last\n");
+  }
+
+  TEST_CASE("isolation columns: MODE, PID, RESTARTS and STUCK") {
+    const StatusReport report = parse_status_report(R"({"models": [
+      {"name": "bad", "state": "crashed", "generation": 3, "mode": "process", "pid": null,
+       "restarts": 2, "stuck": 0, "error": "model \"bad\" crashed: its runner was killed"},
+      {"name": "echo", "state": "ready", "generation": 1, "mode": "process", "pid": 4242,
+       "restarts": 0, "stuck": 1},
+      {"name": "fast", "state": "ready", "generation": 1, "mode": "none", "pid": null}]})");
+    REQUIRE(report.models.size() == 3);
+    CHECK(report.models[1].pid == 4242);
+    auto bad = status_row(report.models[0]);
+    CHECK(bad[1] == "crashed");
+    CHECK(bad[7] == "process");
+    CHECK(bad[8] == "-");  // no runner while it restarts
+    CHECK(bad[9] == "2");
+    CHECK(bad[11].find("crashed") != std::string::npos);
+    auto echo = status_row(report.models[1]);
+    CHECK(echo[8] == "4242");
+    CHECK(echo[10] == "1");
+    auto fast = status_row(report.models[2]);
+    CHECK(fast[7] == "none");
+    CHECK(fast[8] == "-");
+    const std::string text = format_status(report);
+    for (const char* column : {"MODE", "PID", "RESTARTS", "STUCK"}) {
+      CHECK(text.find(column) != std::string::npos);
+    }
   }
 }

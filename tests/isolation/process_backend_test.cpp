@@ -4,6 +4,7 @@
 // in-process, through a process boundary.
 #include "isolation_support.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -129,6 +130,28 @@ TEST_CASE("cancellation: the host's check_cancelled reaches the plugin, and so d
   REQUIRE(expired.wait());
   CHECK(expired.status == MH_DEADLINE_EXCEEDED);
   CHECK(expired.final_body == "the deadline passed before the request started");
+
+  cleanup_ok(*backend, init.instance);
+}
+
+TEST_CASE("backpressure: a chunk the host refuses reaches the plugin as MH_RESOURCE_EXHAUSTED") {
+  ScratchDir scratch("refused");
+  RecordingHost host;
+  InitOutcome init;
+  auto backend = start_and_init(settings_for(MH_ECHO_PLUGIN, "echo", scratch), host, init);
+
+  // The host takes one chunk, then refuses (a client that does not read); its check_cancelled
+  // keeps saying MH_OK: only the refused write can tell the plugin.
+  static std::atomic<int> writes{0};
+  RecordedCall streaming(R"({"chunks": 1000, "delay_ms": 20000})", true);
+  streaming.response.write = [](mh_response*, const char*, size_t) -> mh_status {
+    return ++writes == 1 ? MH_OK : MH_RESOURCE_EXHAUSTED;
+  };
+  backend->predict(init.instance, &streaming.request, &streaming.response);
+  REQUIRE(streaming.wait());
+  CHECK(streaming.status == MH_RESOURCE_EXHAUSTED);  // the plugin's next write heard it
+  CHECK(writes.load() >= 2);
+  CHECK(writes.load() < 1000);
 
   cleanup_ok(*backend, init.instance);
 }

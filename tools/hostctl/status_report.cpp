@@ -60,6 +60,10 @@ ModelStatus parse_model(const json::object& object) {
   read(object, "error", model.error);
   read(object, "in_flight", model.in_flight);
   read(object, "requests_total", model.requests_total);
+  read(object, "mode", model.mode);
+  read(object, "pid", model.pid);
+  read(object, "restarts", model.restarts);
+  read(object, "stuck", model.stuck);
   if (const auto* pending = object_field(object, "pending")) {
     PendingGeneration next;
     read(*pending, "generation", next.generation);

@@ -35,7 +35,7 @@ struct DrainingGeneration {
 
 struct ModelStatus {
   std::string name;
-  std::string state;  // syncing | loading | ready | draining | unloaded | failed
+  std::string state;  // syncing | loading | ready | draining | unloaded | failed | crashed
   std::uint64_t generation = 0;
   std::string plugin;
   std::string plugin_version;
@@ -45,6 +45,10 @@ struct ModelStatus {
   std::uint64_t in_flight = 0;
   std::uint64_t requests_total = 0;
   SyncProgress sync;
+  std::string mode;      // process | none ("" from a hostd without isolation)
+  std::int64_t pid = 0;  // the runner of an isolated model (0: none)
+  std::uint64_t restarts = 0;
+  std::uint64_t stuck = 0;
 };
 
 struct HostdInfo {

@@ -77,17 +77,25 @@ std::string sync_cell(const SyncProgress& sync) {
 }
 
 std::vector<std::string> status_row(const ModelStatus& model) {
-  return {or_dash(model.name),           or_dash(model.state),
-          generation_cell(model),        or_dash(model.plugin),
-          or_dash(model.plugin_version), std::to_string(model.in_flight),
-          sync_cell(model.sync),         error_cell(model)};
+  return {or_dash(model.name),
+          or_dash(model.state),
+          generation_cell(model),
+          or_dash(model.plugin),
+          or_dash(model.plugin_version),
+          std::to_string(model.in_flight),
+          sync_cell(model.sync),
+          or_dash(model.mode),
+          model.pid > 0 ? std::to_string(model.pid) : "-",
+          std::to_string(model.restarts),
+          std::to_string(model.stuck),
+          error_cell(model)};
 }
 
 std::vector<std::vector<std::string>> draining_rows(const ModelStatus& model) {
   std::vector<std::vector<std::string>> rows;
   for (const DrainingGeneration& old : model.draining) {
     rows.push_back({"", "draining", std::to_string(old.generation), "", "",
-                    std::to_string(old.in_flight), "", ""});
+                    std::to_string(old.in_flight), "", "", "", "", "", ""});
   }
   return rows;
 }
@@ -106,8 +114,9 @@ std::string format_status(const StatusReport& report) {
            " and run `hostctl reload`\n";
     return out;
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"NAME", "STATE", "GEN", "PLUGIN", "VERSION", "IN-FLIGHT", "SYNC", "ERROR"}};
+  std::vector<std::vector<std::string>> rows = {{"NAME", "STATE", "GEN", "PLUGIN", "VERSION",
+                                                 "IN-FLIGHT", "SYNC", "MODE", "PID", "RESTARTS",
+                                                 "STUCK", "ERROR"}};
   for (const auto& model : report.models) {
     rows.push_back(status_row(model));
     for (auto& row : draining_rows(model)) rows.push_back(std::move(row));

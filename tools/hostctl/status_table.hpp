@@ -13,7 +13,8 @@ namespace hostctl {
 // between columns; the last column is not padded. Widths count UTF-8 code points.
 std::string format_table(const std::vector<std::vector<std::string>>& rows);
 
-// The cells of one model: NAME STATE GEN PLUGIN VERSION IN-FLIGHT SYNC ERROR.
+// The cells of one model: NAME STATE GEN PLUGIN VERSION IN-FLIGHT SYNC MODE PID RESTARTS STUCK
+// ERROR (MODE: process or none; PID: an isolated model's runner; STUCK: requests stuck now).
 std::vector<std::string> status_row(const ModelStatus& model);
 
 // One row under the model's for each older generation still draining: no name, STATE

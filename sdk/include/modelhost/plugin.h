@@ -210,6 +210,13 @@ struct mh_response {
    * MH_FAILED_PRECONDITION returned.
    * Returns MH_OK, or MH_CANCELLED / MH_DEADLINE_EXCEEDED when the client is gone or the
    * deadline passed: the plugin should stop generating and finish.
+   * Back-pressure: the host queues at most a bounded number of bytes that the client has not
+   * yet read (hostd's --max-stream-buffer-bytes, 1 MiB by default; a single chunk is always
+   * accepted while nothing is queued). A chunk that would pass the bound is NOT queued and
+   * write returns MH_RESOURCE_EXHAUSTED: the client is not reading, the chunk was not sent —
+   * pause and write it again later (check_cancelled meanwhile), or finish. write never blocks.
+   * A client that takes no bytes for hostd's --write-timeout-ms (30 s by default) is
+   * disconnected: from then on write and check_cancelled report MH_CANCELLED.
    * Calls for one response must not overlap (write from one thread at a time).
    * [thread: any] */
   mh_status (*write)(mh_response* response, const char* data, size_t size);

@@ -20,6 +20,9 @@ struct HostConfig {
   std::filesystem::path models_dir;
   ListenAddress listen;
   std::filesystem::path admin_socket;
+  // The admin socket's directory is hostd's own (the default path, not --admin-socket or
+  // $MODELHOST_ADMIN_SOCKET): it must be ours and private when it exists already.
+  bool admin_socket_dir_is_default = false;
   std::optional<ListenAddress> admin_listen;  // optional TCP admin listener
   std::string admin_token;                    // required with admin_listen
   std::filesystem::path cache_dir = "/var/practicus/cache";
@@ -27,11 +30,22 @@ struct HostConfig {
   std::string log_level = "info";
   std::vector<std::filesystem::path> plugin_dirs;  // searched for a manifest's plugin
   std::uint64_t max_body_bytes = 1u << 20;
+  // The HTTP layer's other bounds (docs/limits.md: flag, default, what happens at the bound).
+  std::uint64_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_stream_buffer_bytes = 1u << 20;
+  std::uint64_t max_connections = 1024;
+  std::uint64_t max_concurrent_bodies = 64;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{60000};
+  std::chrono::milliseconds write_timeout{30000};
   std::string api_key;  // when set, /v1/* needs "Authorization: Bearer <key>"
   std::chrono::milliseconds drain_timeout{30000};
   std::chrono::milliseconds load_timeout{600000};
   unsigned http_threads = 2;
   unsigned worker_threads = 4;
+  // How a model runs its plugin when its model.json says nothing: "process" (a runner
+  // process per model generation) or "none" (in hostd's own process).
+  std::string default_isolation = "process";
 };
 
 // "HOST:PORT" (IPv6 as "[::1]:8080"); throws std::invalid_argument naming the bad part.

@@ -3,8 +3,10 @@
 // Exchange through which a route answers — at once, later (from any thread), or as a stream.
 // Routes never see Beast or sockets; the server never sees models.
 #include <boost/asio/any_io_executor.hpp>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +51,16 @@ class Exchange {
   virtual void start_stream(unsigned status, std::string content_type, HttpHeaders headers) = 0;
   virtual void write(std::string data) = 0;
   virtual void end_stream() = 0;
+  // Back-pressure for streams (plugin.h's `write` contract). reserve_stream_bytes reserves room
+  // for `bytes` more of this stream's body; it is false when the client has not yet taken what
+  // was written before and `bytes` more would pass --max-stream-buffer-bytes (while nothing is
+  // unsent, any size fits). After a true, the caller writes those bytes with write_reserved;
+  // their room is given back once the socket took them. Defaults: no bound.
+  virtual bool reserve_stream_bytes(std::size_t bytes) {
+    (void)bytes;
+    return true;
+  }
+  virtual void write_reserved(std::string data) { write(std::move(data)); }
   // Runs `task` on the connection's strand.
   virtual void post(std::function<void()> task) = 0;
   // The strand, for timers whose handlers touch state that only the strand touches.
@@ -61,5 +73,11 @@ class Exchange {
 };
 
 using RequestHandler = std::function<void(HttpRequest request, std::shared_ptr<Exchange> exchange)>;
+
+// Looks at a request when its head is complete, before a byte of its body is read (`head` has
+// an empty body): a reply refuses it at once (401, 404, 405), so that a client without the key
+// or with a wrong path never gets its body buffered; nullopt lets the body be read and the
+// request handled. [thread: the connection's strand; quick, never blocks]
+using HeadCheck = std::function<std::optional<HttpReply>(const HttpRequest& head)>;
 
 }  // namespace mh::host

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -39,6 +40,9 @@ class Router {
 
   // The RequestHandler of every listener. [thread: the connection's strand]
   void handle(HttpRequest request, const std::shared_ptr<Exchange>& exchange);
+  // The HeadCheck of every listener: the key or token (401), then the route (404, 405), from
+  // the head alone, so that a refused request's body is never read. [thread: any]
+  std::optional<HttpReply> check_head(const HttpRequest& request) const;
 
   // Shutdown has begun: readiness reports 503.
   void set_shutting_down() noexcept { shutting_down_.store(true); }

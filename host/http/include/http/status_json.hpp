@@ -12,7 +12,9 @@ namespace mh::host {
 // {"name", "state", "generation", "plugin", "plugin_version", "plugin_path", "manifest_dir",
 //  "files_dir", "error", "pending": {"generation", "state", "error"} | null,
 //  "draining": [{"generation", "state", "in_flight"}], "in_flight", "requests_total",
-//  "load_ms", "sync": sync_view_json(...)}
+//  "load_ms", "sync": sync_view_json(...), "mode": "process" | "none", "pid": n | null,
+//  "restarts", "crash": {"reason", "signal", "signal_number", "exit_code", "at"} | null,
+//  "stuck"}
 boost::json::object model_status_json(const ModelStatus& status);
 
 // {"state", "bytes_done", "bytes_total", "files_done", "files_total", "current_file", "error"}

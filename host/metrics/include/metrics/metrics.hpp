@@ -1,7 +1,8 @@
 #pragma once
 // /metrics in the Prometheus text format (version 0.0.4): requests by model and HTTP status, a
-// latency histogram per model, and per-model gauges taken from the registry's status at
-// scrape time (in flight, state, load duration, sync bytes and time).
+// latency histogram per model, and per-model series taken from the registry's status at
+// scrape time (in flight, state, load duration, sync bytes and time, isolation mode, runner
+// crashes by signal, restarts, stuck requests).
 #include "model/model_status.hpp"
 
 #include <cstdint>

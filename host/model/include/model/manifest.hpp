@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/isolation_policy.hpp"
 #include "sync/source_uri.hpp"
 
 namespace mh::host {
@@ -39,6 +40,13 @@ struct Manifest {
   std::uint64_t timeout_ms = 300000;
   // How long init may take; absent: hostd's --load-timeout-ms.
   std::optional<std::uint64_t> load_timeout_ms;
+  // How the plugin runs; absent: hostd's --default-isolation (process unless told otherwise).
+  std::optional<Isolation> isolation;
+  RestartPolicy restart;   // "restart": {"max_restarts", "window_seconds"}
+  IsolationLimits limits;  // "limits": {"memory", "cpus", "environment", "core_dumps"}
+  // How long past its deadline (or its cancellation) a request may stay unfinished before it
+  // counts as stuck; absent: hostd's default.
+  std::optional<std::uint64_t> stuck_grace_ms;
 };
 
 struct ParsedManifest {

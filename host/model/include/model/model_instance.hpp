@@ -1,20 +1,28 @@
 #pragma once
-// One generation of one model: a loaded plugin library and the instance its init made,
-// driven through plugin.h's asynchronous calls. Implements mh_host for the plugin.
+// One generation of one model: a plugin behind a PluginBackend (in hostd's process, or in a
+// runner process of its own) and the instance its init made, driven through plugin.h's
+// asynchronous calls. Implements mh_host for the plugin.
 //
 //   init ──► predict (admitted through Admission, on a worker) ──► cleanup
 //
-// The instance outlives every request it runs (each PredictCall holds it) and hands its
-// library to the LibraryUnloader when it dies, so the library unloads at least one second
-// after the last done — never from a plugin thread.
+// The instance outlives every request it runs (each PredictCall holds it) and drops its
+// backend when it dies: an in-process backend hands its library to the LibraryUnloader (it
+// unloads at least one second after the last done, never from a plugin thread); a process
+// backend lets its runner go.
+//
+// Stuck requests: a request still unfinished `stuck_grace` after its deadline passed (or after
+// it was cancelled) is stuck: logged once, counted, its admission slot given back at once (its
+// late finish gives back nothing), and the stuck callback runs (the registry replaces an
+// isolated generation).
 #include "model/admission.hpp"
+#include "model/isolation_policy.hpp"
 #include "model/model_outcome.hpp"
 #include "model/predict_call.hpp"
-#include "plugin/library_unloader.hpp"
-#include "plugin/plugin_library.hpp"
+#include "plugin/plugin_backend.hpp"
 
 #include <modelhost/plugin.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
@@ -36,7 +44,10 @@ struct InstanceSpec {
   std::string config_json = "{}";
   std::size_t max_concurrency = 64;
   std::size_t max_queue = 128;
-  std::uint64_t timeout_ms = 0;  // each request's deadline from its admission (0: none)
+  std::uint64_t timeout_ms = 0;           // each request's deadline from its admission (0: none)
+  Isolation isolation = Isolation::none;  // how `backend` runs the plugin (for status)
+  // Past a request's deadline or cancellation, how long until an unfinished one is stuck.
+  std::chrono::milliseconds stuck_grace{10'000};
 };
 
 class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
@@ -45,8 +56,7 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
 
   // `timers` runs the init timeout; `workers` runs predict calls and request deadlines.
   static std::shared_ptr<ModelInstance> create(InstanceSpec spec,
-                                               std::shared_ptr<const PluginLibrary> library,
-                                               LibraryUnloader& unloader,
+                                               std::shared_ptr<PluginBackend> backend,
                                                boost::asio::any_io_executor timers,
                                                boost::asio::any_io_executor workers);
   ~ModelInstance();
@@ -56,8 +66,9 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
   // Calls the plugin's init; call on a lifecycle worker, never an HTTP thread. `done` runs
   // exactly once, from any thread: with the plugin's answer, or MH_DEADLINE_EXCEEDED when
   // `timeout` passes first — an instance the plugin delivers after that is cleaned up at once.
-  // A plugin that never answers keeps this object (and its library) alive for good, which is
-  // the only safe thing to do with code that may still run.
+  // A plugin that never answers keeps this object (and its backend) alive for good, which is
+  // the only safe thing to do with code that may still run in hostd (a process backend's
+  // owner kills its runner instead, which answers the init).
   void init(std::chrono::milliseconds timeout, InitDone done);
 
   // Admits one request (see Admission); once admitted it runs on a worker: the plugin's
@@ -96,17 +107,28 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
   // `call` is null when the plugin never held it; `held_slot` says whether it ran.
   void request_finished(std::shared_ptr<PredictCall> call, bool held_slot);
 
+  // A request turned stuck (see above); `call` has its slot released already. Runs on a worker.
+  void request_stuck(const std::shared_ptr<PredictCall>& call);
+  // Runs (on a worker) each time a request of this instance turns stuck. Set before serving.
+  void set_stuck_callback(std::function<void()> callback) { stuck_callback_ = std::move(callback); }
+  // A stuck request finished after all.
+  void stuck_request_finished() noexcept { stuck_now_.fetch_sub(1); }
+
   const InstanceSpec& spec() const noexcept { return spec_; }
-  const PluginLibrary& library() const noexcept { return *library_; }
+  const PluginBackend& backend() const noexcept { return *backend_; }
+  // Requests stuck now (unfinished), and ever.
+  std::uint64_t stuck_now() const noexcept {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(stuck_now_.load(), 0));
+  }
+  std::uint64_t stuck_total() const noexcept { return stuck_total_.load(); }
   // "echo#3", for logs.
   const std::string& log_name() const noexcept { return log_name_; }
   std::size_t in_flight() const { return admission_.running() + admission_.queued(); }
   std::uint64_t requests_total() const noexcept { return requests_total_.load(); }
 
  private:
-  ModelInstance(InstanceSpec spec, std::shared_ptr<const PluginLibrary> library,
-                LibraryUnloader& unloader, boost::asio::any_io_executor timers,
-                boost::asio::any_io_executor workers);
+  ModelInstance(InstanceSpec spec, std::shared_ptr<PluginBackend> backend,
+                boost::asio::any_io_executor timers, boost::asio::any_io_executor workers);
   void run_predict(const std::shared_ptr<PredictCall>& call);
   static void log_fn(const mh_host* host, mh_log_level level, const char* message);
   static const void* get_extension_fn(const mh_host* host, const char* extension_id);
@@ -119,8 +141,7 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
 
   const InstanceSpec spec_;
   const std::string log_name_;
-  std::shared_ptr<const PluginLibrary> library_;
-  LibraryUnloader& unloader_;
+  std::shared_ptr<PluginBackend> backend_;
   boost::asio::any_io_executor timers_;
   boost::asio::any_io_executor workers_;
   mh_host host_{};
@@ -133,6 +154,10 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
   bool cleanup_started_ = false;     // guarded by gate_
   std::atomic<bool> unloading_{false};
   std::atomic<std::uint64_t> requests_total_{0};
+  // Signed: a stuck call's late finish may be counted a moment before its stuck.
+  std::atomic<std::int64_t> stuck_now_{0};
+  std::atomic<std::uint64_t> stuck_total_{0};
+  std::function<void()> stuck_callback_;
 
   std::mutex retired_mutex_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PredictCall>>>

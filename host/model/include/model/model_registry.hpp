@@ -17,8 +17,14 @@
 // body and all) happen here; the caller only frames the answer. A request admitted to a
 // generation that then drains still completes.
 //
+// Faults (isolated models): a serving generation whose runner dies is `crashed` and restarted
+// with backoff (model.json "restart"), or left `failed`; a generation with stuck requests is
+// replaced as in a reload (isolated) or only reported (in-process); init past the load
+// timeout kills the runner.
+//
 // Files: model_registry.cpp (requests, admin), registry_reload.cpp (applying a reload plan),
-// registry_lifecycle.cpp (a generation's way up and down, syncs), registry_status.cpp,
+// registry_lifecycle.cpp (a generation's way up and down, syncs), registry_faults.cpp
+// (crashes, restarts, stuck requests, unused plugin copies), registry_status.cpp,
 // registry_waiters.cpp (waiting until models settle); registry_entry.hpp holds the state.
 //
 // Thread-safety: every public function may be called from any thread. Slow work (scanning,
@@ -46,6 +52,10 @@
 #include <string_view>
 #include <vector>
 
+namespace mh::isolation {
+struct RunnerCrash;
+}
+
 namespace mh::host {
 
 // Whether a model could take a request now (the readiness probe's question).
@@ -59,6 +69,7 @@ struct RegistrySettings {
   ScanSettings scan;
   std::chrono::milliseconds load_timeout{600000};
   std::chrono::milliseconds drain_timeout{30000};
+  IsolationDefaults isolation;  // hostd's --default-isolation and friends
 };
 
 class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
@@ -141,6 +152,25 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
   bool run_sync(const std::string& name, const ModelSource& source, std::stop_token stop,
                 bool* changed);
 
+  // registry_faults.cpp
+  // Copies the plugin into the private store and records the copy as the generation's.
+  StoredPlugin store_plugin(const std::shared_ptr<Generation>& generation);
+  // Hooks a freshly loaded generation's crash and stuck reports to the registry.
+  void watch_faults(const std::string& name, const std::shared_ptr<Generation>& generation,
+                    const LoadedGeneration& loaded);
+  void on_runner_crash(const std::string& name, const std::shared_ptr<Generation>& generation,
+                       const isolation::RunnerCrash& crash);
+  void restart_after_crash(const std::string& name, const std::shared_ptr<Generation>& crashed);
+  void on_requests_stuck(const std::string& name, const std::shared_ptr<Generation>& generation);
+  // Before a retiring generation's cleanup: kills an isolated one's runner when requests of
+  // it are stuck (its cleanup is then answered at once).
+  void stop_stuck_runner(const std::shared_ptr<Generation>& generation);
+  // Kills the runner of a generation whose init passed the load timeout.
+  void stop_initializing_runner(const std::shared_ptr<Generation>& generation,
+                                const std::string& reason);
+  // Removes the private plugin copies no live generation uses.
+  void sweep_plugin_copies();
+
   // registry_status.cpp
   static ModelState state_of(const Entry& entry);
   static ModelStatus status_of(const Entry& entry);
@@ -153,8 +183,9 @@ class ModelRegistry : public std::enable_shared_from_this<ModelRegistry> {
 
   const RegistrySettings settings_;
   const LoaderServices services_;
-  std::mutex reload_mutex_;     // one reload at a time (held on a lifecycle thread)
-  mutable CheckedMutex mutex_;  // everything below
+  std::mutex reload_mutex_;        // one reload at a time (held on a lifecycle thread)
+  std::mutex plugin_files_mutex_;  // a copy made and recorded, or a sweep (never both at once)
+  mutable CheckedMutex mutex_;     // everything below
   std::map<std::string, Entry, std::less<>> entries_;
   std::vector<std::shared_ptr<Waiter>> waiters_;
   bool shutting_down_ = false;

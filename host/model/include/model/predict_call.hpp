@@ -75,11 +75,22 @@ class PredictCall : public std::enable_shared_from_this<PredictCall> {
   using Expired = std::function<void(const std::shared_ptr<PredictCall>&, const std::string&)>;
   void start_deadline_timer(boost::asio::any_io_executor timers, std::uint64_t timeout_ms,
                             Expired expired);
+  // Where and after how long a call still in the plugin past its deadline or cancellation
+  // turns stuck (ModelInstance::request_stuck); before admission.
+  void set_stuck_watch(boost::asio::any_io_executor timers,
+                       std::chrono::milliseconds grace) noexcept;
+  // The call was told to stop (deadline, cancel): when it is in the plugin, a timer of the
+  // stuck grace starts (once); still unfinished when it fires, the call is stuck.
+  void watch_for_stuck();
+  bool stuck() const noexcept { return stuck_.load(); }
   // Keeps the call alive until the plugin's finish; returns the C structs to hand to predict.
   mh_request* arm() noexcept;
   mh_response* c_response() noexcept { return &response_; }
   // Admission gave the call a slot, which its completion must give back.
   void mark_holds_slot() noexcept { holds_slot_.store(true); }
+  // Takes the slot from the call (true once, for whoever gives it back: its completion, or
+  // the stuck path before it).
+  bool take_slot() noexcept { return holds_slot_.exchange(false); }
   // Completes the call without the plugin (cancelled or expired before it started, or
   // refused). No-op when already completed.
   void finish_by_host(mh_status status, std::string message);
@@ -91,18 +102,22 @@ class PredictCall : public std::enable_shared_from_this<PredictCall> {
   static mh_status check_cancelled_fn(const mh_response* response);
   void complete(mh_status status, std::string body);
   void on_deadline(std::uint64_t timeout_ms, const Expired& expired);
+  void on_stuck_timer();
   // Gives the sink its finish unless it had one; false when it had.
   bool answer(mh_status status, std::string body);
 
   const std::string id_;
   InferenceRequest request_;
   std::shared_ptr<ModelInstance> instance_;
+  std::weak_ptr<ModelInstance> owner_;  // instance_, for the stuck timer (instance_ moves)
   const std::atomic<bool>* unloading_ = nullptr;
   std::shared_ptr<PredictCall> self_;  // set while the plugin holds the call
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> deadline_passed_{false};
   std::atomic<bool> finished_{false};
-  std::atomic<bool> holds_slot_{false};
+  std::atomic<bool> holds_slot_{false};  // exchanged to false by whoever gives the slot back
+  std::atomic<bool> in_plugin_{false};   // armed: the plugin holds the call
+  std::atomic<bool> stuck_{false};
   std::atomic<Admission::Ticket> ticket_{0};
 
   // The sink, until it had its finish: chunks and the finish are delivered under this lock,
@@ -112,6 +127,9 @@ class PredictCall : public std::enable_shared_from_this<PredictCall> {
 
   std::mutex timer_mutex_;
   std::unique_ptr<boost::asio::steady_timer> deadline_timer_;  // guarded by timer_mutex_
+  std::unique_ptr<boost::asio::steady_timer> stuck_timer_;     // guarded by timer_mutex_
+  boost::asio::any_io_executor stuck_timers_;                  // set before admission
+  std::chrono::milliseconds stuck_grace_{0};
 
   mh_request c_request_{};
   mh_response response_{};

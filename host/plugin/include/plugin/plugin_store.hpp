@@ -11,6 +11,7 @@
 // could swap a file. (Chosen over dlopen("/proc/self/fd/N") on a verified descriptor, which would
 // close that window too, because the model layer loads by path and keeps the path in status.)
 #include <filesystem>
+#include <set>
 #include <string>
 
 namespace mh::host {
@@ -30,6 +31,13 @@ class PluginStore {
   // even when the source changes meanwhile); reuses an existing copy only after re-hashing it.
   // The copy is written to a temporary name, fsynced and renamed. Throws std::runtime_error.
   StoredPlugin store(const std::filesystem::path& source) const;
+
+  // Removes every copy (<sha256>.so) not in `live`: the model layer calls it with the copies
+  // its live generations were loaded from, after a generation went. A copy dlopen()ed or
+  // being run by a runner stays usable (the mapping outlives the name). Temporary files of a
+  // copy in progress are left alone. Returns how many were removed; throws
+  // std::runtime_error when the directory cannot be read.
+  std::size_t remove_unused(const std::set<std::filesystem::path>& live) const;
 
   const std::filesystem::path& dir() const noexcept { return dir_; }
 
