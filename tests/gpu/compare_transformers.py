@@ -287,7 +287,7 @@ def memory_cycles(args):
             if os.path.exists(sock):
                 break
             time.sleep(0.1)
-        manifest = {"plugin": "libmh_llama.so",
+        manifest = {"plugin": "libmh_llama.so", "isolation": "none",
                     "config": {"device": "cuda", "dtype": "bfloat16", "model_dir": args.model_1b},
                     "max_concurrency": 64, "timeout_ms": 120000}
         for i in range(10):
@@ -322,6 +322,133 @@ def memory_cycles(args):
           {"context_baseline_mib": baseline, "cycles": cycles})
 
 
+def device_used_mib():
+    q = subprocess.run(["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits"],
+                       text=True, capture_output=True).stdout
+    return int(q.splitlines()[0].strip())
+
+
+def compute_apps():
+    q = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory",
+                        "--format=csv,noheader,nounits"], text=True, capture_output=True).stdout
+    # This script's own CUDA context (from the parts before) is part of the idle baseline.
+    return [line.strip() for line in q.splitlines()
+            if line.strip() and line.split(",")[0].strip() != str(os.getpid())]
+
+
+def model_status(sock, name):
+    s, body = admin(sock, "GET", "/admin/status")
+    for m in json.loads(body).get("models", []):
+        if m.get("name") == name:
+            return m
+    return {}
+
+
+def wait_until(predicate, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def isolation_cycles(args):
+    """Issue 11 on the GPU: the 1B model in process isolation (the default), 10 reload cycles
+    with the device's memory back to its idle baseline after each unload, then a runner killed
+    with SIGKILL mid-generation: its memory returns and the model comes back."""
+    work = tempfile.mkdtemp(prefix="mh-gpu-iso-")
+    models = os.path.join(work, "models")
+    os.makedirs(models)
+    sock = os.path.join(work, "admin.sock")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    idle = device_used_mib()
+    log = open(os.path.join(args.out, "hostd-isolation.log"), "w")
+    hostd = subprocess.Popen([os.path.join(args.build, "host/daemon/hostd"), "--models-dir", models,
+                              "--listen", "127.0.0.1:%d" % port, "--admin-socket", sock, "--cache-dir",
+                              os.path.join(work, "cache"), "--plugin-dir",
+                              os.path.join(args.build, "plugins")],
+                             stdout=log, stderr=subprocess.STDOUT)
+    cycles = []
+    kill = {}
+    try:
+        wait_until(lambda: os.path.exists(sock), 10)
+        manifest = {"plugin": "libmh_llama.so", "isolation": "process",
+                    "config": {"device": "cuda", "dtype": "bfloat16", "model_dir": args.model_1b},
+                    "max_concurrency": 64, "timeout_ms": 120000}
+        d = os.path.join(models, "llama-1b")
+        for i in range(10):
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "model.json"), "w") as f:
+                json.dump(manifest, f)
+            admin(sock, "POST", "/admin/reload", {"wait": True})
+            s2, _ = admin(sock, "POST", "/v1/models/llama-1b/predict",
+                          {"prompt": "Hello", "max_new_tokens": 16})
+            st = model_status(sock, "llama-1b")
+            loaded = device_used_mib()
+            shutil.rmtree(d)
+            admin(sock, "POST", "/admin/reload", {"wait": True})
+            after = wait_until(lambda: (device_used_mib() <= idle + 64 and not compute_apps())
+                               and device_used_mib() or None, 30) or device_used_mib()
+            cycles.append({"cycle": i, "mode": st.get("mode"), "runner_pid": st.get("pid"),
+                           "loaded_mib": loaded, "after_unload_mib": after,
+                           "apps_left": compute_apps(), "predict_status": s2})
+            print("isolation cycle", cycles[-1], flush=True)
+        # SIGKILL mid-generation.
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "model.json"), "w") as f:
+            json.dump(manifest, f)
+        admin(sock, "POST", "/admin/reload", {"wait": True})
+        before_pid = model_status(sock, "llama-1b").get("pid")
+        result = {}
+
+        def stream():
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            c.request("POST", "/v1/models/llama-1b/predict",
+                      body=json.dumps({"prompt": "Hello", "max_new_tokens": 4000, "stream": True,
+                                       "ignore_eos": True}),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            result["status"] = r.status
+            result["body_tail"] = r.read().decode(errors="replace")[-400:]
+
+        import threading
+        t = threading.Thread(target=stream)
+        t.start()
+        time.sleep(2.0)
+        os.kill(before_pid, signal.SIGKILL)
+        t.join(timeout=60)
+        freed = wait_until(lambda: device_used_mib() <= idle + 64 or None, 30)
+        after_kill = device_used_mib()
+        back = wait_until(lambda: (lambda m: m if m.get("state") == "ready" and
+                                   m.get("pid") not in (None, before_pid) else None)(
+                                       model_status(sock, "llama-1b")), 120) or {}
+        s3, reply = admin(sock, "POST", "/v1/models/llama-1b/predict",
+                          {"prompt": "Hello", "max_new_tokens": 8})
+        kill = {"killed_pid": before_pid, "stream": result, "after_kill_mib": after_kill,
+                "freed": bool(freed), "new_pid": back.get("pid"), "restarts": back.get("restarts"),
+                "crash": back.get("crash"), "predict_after": s3}
+        print("sigkill", kill, flush=True)
+    finally:
+        hostd.send_signal(signal.SIGTERM)
+        try:
+            hostd.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            hostd.kill()
+        log.close()
+    ok_cycles = len(cycles) == 10 and all(
+        c["predict_status"] == 200 and c["mode"] == "process" and c["after_unload_mib"] <= idle + 64
+        and not c["apps_left"] for c in cycles)
+    check("isolation_gpu_memory_back_to_idle_after_each_unload", ok_cycles,
+          {"device_idle_mib": idle, "cycles": cycles})
+    check("isolation_sigkill_mid_generation_frees_memory_and_restarts",
+          kill.get("freed") and kill.get("new_pid") and kill.get("predict_after") == 200, kill)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--build", required=True)
@@ -329,7 +456,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--new-tokens", type=int, default=256)
     p.add_argument("--hf-new-tokens", type=int, default=128)
-    p.add_argument("--skip", default="", help="comma list: tiny,1b,speed,memory")
+    p.add_argument("--skip", default="", help="comma list: tiny,1b,speed,memory,isolation")
     args = p.parse_args()
     skip = set(args.skip.split(","))
     results["torch"] = torch.__version__
@@ -354,6 +481,8 @@ def main():
                   results["speed_plugin"])
         if "memory" not in skip:
             memory_cycles(args)
+        if "isolation" not in skip:
+            isolation_cycles(args)
     finally:
         with open(os.path.join(args.out, "gpu_results.json"), "w") as f:
             json.dump(results, f, indent=1)
