@@ -11,6 +11,8 @@
 #         its seed corpus for MODELHOST_FUZZ_SECONDS (default 30).
 # Environment: MODELHOST_SKIP_SANITIZERS=1 skips everything (e.g. locally);
 # MODELHOST_SANITIZERS="asan tsan fuzz" picks the stages; extra arguments go to every ctest.
+# The default is "fuzz asan": the TSan stage passed on another machine (GCC 13) but has not yet
+# been run with Debian's GCC 12 on CI's two cores, so it is opt-in until it has.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,7 @@ if [ "${MODELHOST_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "sanitize: skipped (MODELHOST_SKIP_SANITIZERS=1)"
   exit 0
 fi
-stages=${MODELHOST_SANITIZERS:-asan tsan fuzz}
+stages=${MODELHOST_SANITIZERS:-fuzz asan}
 jobs=$(nproc)
 
 # A finding fails its test: UBSan halts, ASan's leak check is on, reports carry stacks.
