@@ -11,8 +11,10 @@
 #         its seed corpus for MODELHOST_FUZZ_SECONDS (default 30).
 # Environment: MODELHOST_SKIP_SANITIZERS=1 skips everything (e.g. locally);
 # MODELHOST_SANITIZERS="asan tsan fuzz" picks the stages; extra arguments go to every ctest.
-# The default is "fuzz asan": the TSan stage passed on another machine (GCC 13) but has not yet
-# been run with Debian's GCC 12 on CI's two cores, so it is opt-in until it has.
+# The default is "fuzz" alone for now: the ASan and TSan stages passed on another machine (GCC 13,
+# 16 cores), but their build time on CI's two cores is not yet known to fit CI's 90 minutes
+# beside the normal suite (here the ASan build alone took over 45 minutes), so they are opt-in
+# until it is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,7 @@ if [ "${MODELHOST_SKIP_SANITIZERS:-0}" = 1 ]; then
   echo "sanitize: skipped (MODELHOST_SKIP_SANITIZERS=1)"
   exit 0
 fi
-stages=${MODELHOST_SANITIZERS:-fuzz asan}
+stages=${MODELHOST_SANITIZERS:-fuzz}
 jobs=$(nproc)
 
 # A finding fails its test: UBSan halts, ASan's leak check is on, reports carry stacks.
