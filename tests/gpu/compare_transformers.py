@@ -13,6 +13,7 @@
 Everything goes to OUT/gpu_results.json; the exit status is 1 when a check fails.
 """
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -253,6 +254,39 @@ def gpu_mib(pid):
     return 0
 
 
+@contextlib.contextmanager
+def running_hostd(args, log_name):
+    """hostd of this build on a fresh models folder, a free loopback port and its own admin
+    socket; yields (process, models dir, admin socket, port) and stops it with SIGTERM after."""
+    work = tempfile.mkdtemp(prefix="mh-gpu-")
+    models = os.path.join(work, "models")
+    os.makedirs(models)
+    sock = os.path.join(work, "admin.sock")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    log = open(os.path.join(args.out, log_name), "w")
+    hostd = subprocess.Popen([os.path.join(args.build, "host/daemon/hostd"), "--models-dir", models,
+                              "--listen", "127.0.0.1:%d" % port, "--admin-socket", sock, "--cache-dir",
+                              os.path.join(work, "cache"), "--plugin-dir",
+                              os.path.join(args.build, "plugins")],
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        yield hostd, models, sock, port
+    finally:
+        hostd.send_signal(signal.SIGTERM)
+        try:
+            hostd.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            hostd.kill()
+        log.close()
+
+
 def memory_cycles(args):
     # Baseline: a process holding only the CUDA context and a cuBLAS handle, as libtorch makes.
     ctx = subprocess.Popen([os.path.join(args.build, "tools/bench_llama/bench_llama"), "context",
@@ -267,26 +301,8 @@ def memory_cycles(args):
     ctx.stdin.flush()
     ctx.wait(timeout=30)
 
-    work = tempfile.mkdtemp(prefix="mh-gpu-")
-    models = os.path.join(work, "models")
-    os.makedirs(models)
-    sock = os.path.join(work, "admin.sock")
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
-    log = open(os.path.join(args.out, "hostd.log"), "w")
-    hostd = subprocess.Popen([os.path.join(args.build, "host/daemon/hostd"), "--models-dir", models,
-                              "--listen", "127.0.0.1:%d" % port, "--admin-socket", sock, "--cache-dir",
-                              os.path.join(work, "cache"), "--plugin-dir",
-                              os.path.join(args.build, "plugins")],
-                             stdout=log, stderr=subprocess.STDOUT)
     cycles = []
-    try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.1)
+    with running_hostd(args, "hostd.log") as (hostd, models, sock, _port):
         manifest = {"plugin": "libmh_llama.so", "isolation": "none",
                     "config": {"device": "cuda", "dtype": "bfloat16", "model_dir": args.model_1b},
                     "max_concurrency": 64, "timeout_ms": 120000}
@@ -308,13 +324,6 @@ def memory_cycles(args):
             print("cycle", cycles[-1], flush=True)
             if s2 != 200:
                 print("predict reply:", predict[:500], flush=True)
-    finally:
-        hostd.send_signal(signal.SIGTERM)
-        try:
-            hostd.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            hostd.kill()
-        log.close()
     afters = [c["after_cleanup_mib"] for c in cycles]
     ok = len(cycles) == 10 and all(c["predict_status"] == 200 for c in cycles) and \
         max(afters) <= baseline + 100 and afters[-1] - afters[0] <= 16
@@ -358,25 +367,10 @@ def isolation_cycles(args):
     """Issue 11 on the GPU: the 1B model in process isolation (the default), 10 reload cycles
     with the device's memory back to its idle baseline after each unload, then a runner killed
     with SIGKILL mid-generation: its memory returns and the model comes back."""
-    work = tempfile.mkdtemp(prefix="mh-gpu-iso-")
-    models = os.path.join(work, "models")
-    os.makedirs(models)
-    sock = os.path.join(work, "admin.sock")
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
     idle = device_used_mib()
-    log = open(os.path.join(args.out, "hostd-isolation.log"), "w")
-    hostd = subprocess.Popen([os.path.join(args.build, "host/daemon/hostd"), "--models-dir", models,
-                              "--listen", "127.0.0.1:%d" % port, "--admin-socket", sock, "--cache-dir",
-                              os.path.join(work, "cache"), "--plugin-dir",
-                              os.path.join(args.build, "plugins")],
-                             stdout=log, stderr=subprocess.STDOUT)
     cycles = []
     kill = {}
-    try:
-        wait_until(lambda: os.path.exists(sock), 10)
+    with running_hostd(args, "hostd-isolation.log") as (_hostd, models, sock, port):
         manifest = {"plugin": "libmh_llama.so", "isolation": "process",
                     "config": {"device": "cuda", "dtype": "bfloat16", "model_dir": args.model_1b},
                     "max_concurrency": 64, "timeout_ms": 120000}
@@ -433,13 +427,6 @@ def isolation_cycles(args):
                 "freed": bool(freed), "new_pid": back.get("pid"), "restarts": back.get("restarts"),
                 "crash": back.get("crash"), "predict_after": s3}
         print("sigkill", kill, flush=True)
-    finally:
-        hostd.send_signal(signal.SIGTERM)
-        try:
-            hostd.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            hostd.kill()
-        log.close()
     ok_cycles = len(cycles) == 10 and all(
         c["predict_status"] == 200 and c["mode"] == "process" and c["after_unload_mib"] <= idle + 64
         and not c["apps_left"] for c in cycles)
