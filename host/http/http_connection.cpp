@@ -398,7 +398,8 @@ void Connection<Socket>::graceful_close() {
     close();
     return;
   }
-  arm_timer(std::chrono::seconds(2), OnTimeout::close);
+  lingered_bytes_ = 0;
+  arm_timer(kLingerTime, OnTimeout::close);
   drain();
 }
 
@@ -407,8 +408,9 @@ void Connection<Socket>::drain() {
   if (closed_) return;
   buffer_.clear();
   socket_.async_read_some(buffer_.prepare(std::min(buffer_.max_size(), 64 * kReadChunkBytes)),
-                          [self = this->shared_from_this()](error_code error, std::size_t) {
-                            if (error) {
+                          [self = this->shared_from_this()](error_code error, std::size_t n) {
+                            self->lingered_bytes_ += n;
+                            if (error || self->lingered_bytes_ >= kMaxLingerBytes) {
                               self->close();
                             } else {
                               self->drain();

@@ -148,6 +148,7 @@ class Connection : public ConnectionBase, public std::enable_shared_from_this<Co
   bool busy_ = false;
   bool keep_alive_ = true;
   bool linger_ = false;
+  std::size_t lingered_bytes_ = 0;  // read and dropped while lingering (kMaxLingerBytes)
   bool watching_ = false;
   // The current request.
   std::uint64_t seq_ = 0;

@@ -109,6 +109,21 @@ TEST_CASE("hardening_client_that_reads_nothing_is_cut_after_the_write_timeout") 
   check_still_serving(hostd);
 }
 
+TEST_CASE("hardening_lingering_after_an_error_reply_reads_a_bounded_amount") {
+  HostdProcess hostd(hardening_options());
+  RawConnection attacker(hostd.port());
+  // 413 from the head; hostd then reads and drops the unread body for a moment before closing
+  // (so the reply is not reset away) -- at most kMaxLingerBytes (1 MiB), not for as long as the
+  // client keeps sending.
+  REQUIRE(attacker.send(post_head("/v1/models/echo/predict", "Content-Length: 4000000000\r\n")));
+  CHECK(attacker.wait_for("HTTP/1.1 413", 5s));
+  const std::size_t sent = attacker.flood('b', 1u << 30, 20s);
+  CHECK(attacker.wait_closed(10s));
+  // What the kernel buffers on both sides (a few MiB on loopback) plus the 1 MiB hostd reads.
+  CHECK(sent < (64u << 20));
+  check_still_serving(hostd);
+}
+
 TEST_CASE("hardening_auth_and_route_are_checked_before_the_body") {
   HostdProcess hostd(hardening_options({"--api-key", "k3y"}));
   // A body that is announced but never sent: the 401 comes from the head alone.

@@ -11,6 +11,7 @@ foreach(case
     hardening_header_flood_gets_431_and_close
     hardening_stalled_stream_reader_is_bounded_and_cut
     hardening_client_that_reads_nothing_is_cut_after_the_write_timeout
+    hardening_lingering_after_an_error_reply_reads_a_bounded_amount
     hardening_auth_and_route_are_checked_before_the_body
     hardening_large_bodies_are_capped_and_small_ones_still_served
     hardening_connections_are_capped_and_slow_heads_get_408

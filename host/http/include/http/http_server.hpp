@@ -38,6 +38,10 @@ inline constexpr std::size_t kMaxAdminSocketConnections = 64;
 
 // What a connection's read buffer may hold beyond --max-header-bytes: one read's worth.
 inline constexpr std::size_t kReadChunkBytes = 4096;
+// After an error reply that leaves a body unread, the connection reads and drops at most this
+// much (for at most kLingerTime) before closing, so that the close does not reset the reply away.
+inline constexpr std::size_t kMaxLingerBytes = 1u << 20;
+inline constexpr std::chrono::seconds kLingerTime{2};
 // A request body up to this size is read without a --max-concurrent-bodies slot.
 inline constexpr std::size_t kSmallBodyBytes = 64 * 1024;
 // A connection's write buffer keeps at most this much capacity between replies (a stream's
