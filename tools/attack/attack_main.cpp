@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
     std::printf("%-24s %-5s %8.2f %8.2f %9s  %-23s %-15s %s%s\n", attack.name, alive ? "yes" : "NO",
                 figures.p50_ms, figures.max_ms, counts, rss, fds, what.c_str(),
                 peak.rss_mib > bound ? "  [RSS PEAK OVER THE BOUND]" : "");
+    if (!figures.first_failure.empty()) {
+      std::printf("%-24s first failed normal request: %s\n", "", figures.first_failure.c_str());
+    }
     std::fflush(stdout);
     if (!alive) break;
   }

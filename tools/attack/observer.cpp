@@ -151,6 +151,7 @@ void NormalClient::run() {
   while (!stop_.load()) {
     const auto started = Clock::now();
     bool ok = false;
+    std::string failure;
     try {
       if (!stream) {
         stream.emplace(io);
@@ -180,15 +181,21 @@ void NormalClient::run() {
       io.restart();
       io.run();
       ok = done && response.result_int() == 200;
+      if (!done) {
+        failure = "no reply within 2 s";
+      } else if (!ok) {
+        failure = "status " + std::to_string(response.result_int()) + ": " + response.body();
+      }
       if (!done || !response.keep_alive()) stream.reset();
-    } catch (const std::exception&) {
+    } catch (const std::exception& error) {
+      failure = error.what();
       stream.reset();
     }
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     if (ok) {
       latencies_ms_.push_back(ms);
     } else {
-      ++failed_;
+      if (failed_++ == 0) first_failure_ = failure.substr(0, 160);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -200,6 +207,7 @@ NormalClient::Figures NormalClient::stop() {
   Figures figures;
   figures.ok = latencies_ms_.size();
   figures.failed = failed_;
+  figures.first_failure = first_failure_;
   if (!latencies_ms_.empty()) {
     std::sort(latencies_ms_.begin(), latencies_ms_.end());
     figures.p50_ms = latencies_ms_[latencies_ms_.size() / 2];

@@ -66,6 +66,7 @@ class NormalClient {
     std::size_t failed = 0;
     double p50_ms = 0;
     double max_ms = 0;
+    std::string first_failure;  // why the first failed request failed (empty: none did)
   };
   Figures stop();
 
@@ -77,6 +78,7 @@ class NormalClient {
   std::atomic<bool> stop_{false};
   std::vector<double> latencies_ms_;
   std::size_t failed_ = 0;
+  std::string first_failure_;
   std::thread thread_;
 };
 
