@@ -104,8 +104,17 @@ bool RunnerSession::send_locked(std::string bytes, bool counted) {
   outbound_bytes_ += bytes.size() - sent;
   if (outbound_.empty()) front_sent_ = sent;
   outbound_.push_back(std::move(bytes));
+  want_out_.store(true);
   wake();
   return true;
+}
+
+void RunnerSession::stop_sending_locked() {
+  write_broken_ = true;
+  outbound_.clear();
+  outbound_bytes_ = 0;
+  front_sent_ = 0;
+  want_out_.store(false);
 }
 
 void RunnerSession::kill_locked(const std::string& reason) {
@@ -139,20 +148,23 @@ void RunnerSession::init(const mh_host* host, const mh_model_meta* meta, mh_init
   mh_status status = MH_OK;
   {
     std::lock_guard callbacks(callback_mutex_);
-    std::lock_guard lock(mutex_);
-    if (ended_) {
-      status = MH_INTERNAL;
-      refusal = end_message_;
-    } else if (init_called_ || phase_ != RunnerPhase::loaded) {
-      status = MH_FAILED_PRECONDITION;
-      refusal = "one runner serves one instance: init was called already";
-    } else {
-      init_called_ = true;
-      init_ = PendingInit{done, done_ctx};
-      host_ = host;
-      phase_ = RunnerPhase::initializing;
-      send_locked(std::move(bytes), false);
+    std::lock_guard sending(send_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) {
+        status = MH_INTERNAL;
+        refusal = end_message_;
+      } else if (init_called_ || phase_ != RunnerPhase::loaded) {
+        status = MH_FAILED_PRECONDITION;
+        refusal = "one runner serves one instance: init was called already";
+      } else {
+        init_called_ = true;
+        init_ = PendingInit{done, done_ctx};
+        host_ = host;
+        phase_ = RunnerPhase::initializing;
+      }
     }
+    if (status == MH_OK) send_locked(std::move(bytes), false);
   }
   if (status != MH_OK) done(done_ctx, status, refusal.c_str(), nullptr);
 }
@@ -172,10 +184,7 @@ void RunnerSession::predict(mh_instance* instance, const mh_request* request,
   if (request->body != nullptr) message.body.assign(request->body, request->body_size);
   message.stream = request->stream != 0;
   message.deadline_unix_ms = request->deadline_unix_ms;
-  {
-    std::lock_guard lock(mutex_);
-    message.call = next_call_++;
-  }
+  message.call = next_call_.fetch_add(1, std::memory_order_relaxed);
   std::string bytes;
   try {
     bytes = encode_frame(PredictMessage::kType, message.encode(settings_.max_frame_payload).payload,
@@ -190,21 +199,30 @@ void RunnerSession::predict(mh_instance* instance, const mh_request* request,
   mh_status status = MH_OK;
   std::string refusal;
   {
-    std::lock_guard lock(mutex_);
-    if (ended_) {
-      status = MH_INTERNAL;
-      refusal = end_message_;
-    } else if (phase_ != RunnerPhase::serving) {
-      status = MH_FAILED_PRECONDITION;
-      refusal = "model \"" + settings_.model + "\" is not serving (its runner is " +
-                std::string(runner_phase_name(phase_)) + ")";
-    } else {
-      calls_.emplace(message.call, OpenCall{response});
-      if (!send_locked(std::move(bytes), true)) {
-        calls_.erase(message.call);
+    // The frame goes out under send_mutex_ taken before the call is open: a cancel of the call
+    // (forward_cancel) is sent after it.
+    std::lock_guard sending(send_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) {
+        status = MH_INTERNAL;
+        refusal = end_message_;
+      } else if (phase_ != RunnerPhase::serving) {
+        status = MH_FAILED_PRECONDITION;
+        refusal = "model \"" + settings_.model + "\" is not serving (its runner is " +
+                  std::string(runner_phase_name(phase_)) + ")";
+      } else {
+        calls_.emplace(message.call, OpenCall{response});
+      }
+    }
+    if (status == MH_OK && !send_locked(std::move(bytes), true)) {
+      const std::size_t queued = outbound_bytes_;
+      std::lock_guard lock(mutex_);
+      // Not there any more when the runner's end answered it meanwhile.
+      if (calls_.erase(message.call) == 1) {
         status = MH_RESOURCE_EXHAUSTED;
         refusal = "model \"" + settings_.model + "\": its runner is not taking requests (" +
-                  std::to_string(outbound_bytes_) + " bytes queued); retry";
+                  std::to_string(queued) + " bytes queued); retry";
       }
     }
   }
@@ -214,16 +232,21 @@ void RunnerSession::predict(mh_instance* instance, const mh_request* request,
 void RunnerSession::cleanup(mh_instance* instance, mh_cleanup_done_fn done, void* done_ctx) {
   bool done_now = false;
   {
-    std::lock_guard lock(mutex_);
-    if (ended_) {
-      done_now = true;
-    } else if (instance != token() || phase_ != RunnerPhase::serving) {
-      spdlog::error("[{}] cleanup without an instance, or requested twice; ignored",
-                    settings_.log_name.empty() ? settings_.model : settings_.log_name);
-      return;
-    } else {
-      cleanup_ = PendingCleanup{done, done_ctx};
-      phase_ = RunnerPhase::cleaning_up;
+    std::lock_guard sending(send_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_) {
+        done_now = true;
+      } else if (instance != token() || phase_ != RunnerPhase::serving) {
+        spdlog::error("[{}] cleanup without an instance, or requested twice; ignored",
+                      settings_.log_name.empty() ? settings_.model : settings_.log_name);
+        return;
+      } else {
+        cleanup_ = PendingCleanup{done, done_ctx};
+        phase_ = RunnerPhase::cleaning_up;
+      }
+    }
+    if (!done_now) {
       send_locked(encode_frame(CleanupMessage::kType, CleanupMessage{}.encode().payload), false);
     }
   }
@@ -234,16 +257,21 @@ mh_status RunnerSession::read_stats(mh_stats_write_fn write, void* write_ctx) {
   // From inside a host callback the reply could never be read: that thread reads it.
   if (on_io_thread()) return MH_UNAVAILABLE;
   StatsWait wait;
+  StatsReadMessage message;
+  {
+    std::lock_guard sending(send_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      if (ended_ || phase_ != RunnerPhase::serving) return MH_UNAVAILABLE;
+      message.seq = next_stats_seq_++;
+      stats_waits_.emplace(message.seq, &wait);
+    }
+    send_locked(encode_frame(StatsReadMessage::kType, message.encode().payload), false);
+  }
   {
     std::unique_lock lock(mutex_);
-    if (ended_ || phase_ != RunnerPhase::serving) return MH_UNAVAILABLE;
-    const std::uint64_t seq = next_stats_seq_++;
-    stats_waits_.emplace(seq, &wait);
-    StatsReadMessage message;
-    message.seq = seq;
-    send_locked(encode_frame(StatsReadMessage::kType, message.encode().payload), false);
     changed_.wait_for(lock, settings_.stats_timeout, [&] { return wait.answered || ended_; });
-    stats_waits_.erase(seq);
+    stats_waits_.erase(message.seq);
     if (!wait.answered) return MH_UNAVAILABLE;
   }
   // As the plugin's own read would: `write` as many times as the plugin called it.

@@ -2,16 +2,19 @@
 // Private to mh_isolation: the state of one runner shared by ProcessBackend (the API side, any
 // thread) and the runner's I/O thread, which holds it alive until the runner was reaped.
 //
-// Locks: mutex_ guards the state below it and is never held while a host callback runs;
-// callback_mutex_ is held (by the I/O thread) around mh_host.log and the crash callback, so
-// that release() from another thread returns only once neither can run any more. Order:
-// callback_mutex_ before mutex_, never the other way.
+// Locks: mutex_ guards the state below it and is never held while a host callback runs or a
+// frame is sent; send_mutex_ guards the channel's write side (frames go out whole, in the
+// order the senders took it, and a request's frames before any cancel of it); callback_mutex_
+// is held (by the I/O thread) around mh_host.log and the crash callback, so that release()
+// from another thread returns only once neither can run any more. Order: callback_mutex_,
+// then send_mutex_, then mutex_; never the other way.
 #include "isolation/frame.hpp"
 #include "isolation/messages.hpp"
 #include "isolation/process_backend.hpp"
 
 #include "files/unique_fd.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -99,11 +102,15 @@ class RunnerSession : public std::enable_shared_from_this<RunnerSession> {
   void finish_session(const RunnerExit& exit);
   void protocol_violation(const std::string& what);
 
-  // --- either side, under mutex_ ---
+  // --- either side, under send_mutex_ (and not mutex_) ---
   // Sends `bytes` at once when nothing is queued, else queues them (and wakes the I/O
   // thread); false when `counted` and the queue is at max_queued_bytes.
   bool send_locked(std::string bytes, bool counted);
   void flush_locked();
+  // Drops what is queued; nothing is sent any more.
+  void stop_sending_locked();
+
+  // --- either side, under mutex_ ---
   void kill_locked(const std::string& reason);
   void wake() noexcept;
   bool on_io_thread() const noexcept { return std::this_thread::get_id() == io_thread_id_; }
@@ -117,19 +124,14 @@ class RunnerSession : public std::enable_shared_from_this<RunnerSession> {
   mutable std::condition_variable changed_;  // handshake, exit, stats replies
   RunnerPhase phase_ = RunnerPhase::loading;
   pid_t pid_ = -1;
-  bool reaped_ = false;  // pid_ was reaped: it must never be signalled again
-  files::UniqueFd channel_;
-  bool write_broken_ = false;
-  std::deque<std::string> outbound_;
-  std::size_t outbound_bytes_ = 0;
-  std::size_t front_sent_ = 0;  // bytes of outbound_.front() already sent
+  bool reaped_ = false;      // pid_ was reaped: it must never be signalled again
+  files::UniqueFd channel_;  // set by the I/O thread before anything else is sent
   std::optional<LoadedMessage> loaded_;
   std::optional<std::string> load_error_;
   bool init_called_ = false;
   std::optional<PendingInit> init_;
   std::optional<PendingCleanup> cleanup_;
   std::unordered_map<std::uint64_t, OpenCall> calls_;
-  std::uint64_t next_call_ = 1;
   std::unordered_map<std::uint64_t, StatsWait*> stats_waits_;
   std::uint64_t next_stats_seq_ = 1;
   std::string kill_reason_;  // non-empty once hostd killed the runner
@@ -138,6 +140,15 @@ class RunnerSession : public std::enable_shared_from_this<RunnerSession> {
   std::optional<RunnerExit> exit_;
   std::string end_message_;  // what calls after the end are answered with
   std::optional<RunnerCrash> crash_;
+
+  std::mutex send_mutex_;
+  bool write_broken_ = false;         // guarded by send_mutex_
+  std::deque<std::string> outbound_;  // guarded by send_mutex_
+  std::size_t outbound_bytes_ = 0;    // guarded by send_mutex_
+  std::size_t front_sent_ = 0;        // guarded by send_mutex_: bytes of outbound_.front() sent
+  // !outbound_.empty() && !write_broken_, for the I/O thread's poll without send_mutex_.
+  std::atomic<bool> want_out_{false};
+  std::atomic<std::uint64_t> next_call_{1};
 
   // Recursive: a crash callback may drop the last reference to the backend (release() on the
   // I/O thread) or set another callback.

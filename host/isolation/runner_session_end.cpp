@@ -91,9 +91,11 @@ void RunnerSession::finish_session(const RunnerExit& exit) {
     calls.swap(calls_);
     init.swap(init_);
     cleanup.swap(cleanup_);
-    outbound_.clear();
-    outbound_bytes_ = 0;
     changed_.notify_all();
+  }
+  {
+    std::lock_guard sending(send_mutex_);
+    stop_sending_locked();
   }
   {
     std::lock_guard callbacks(callback_mutex_);

@@ -68,9 +68,12 @@ void RunnerSession::run() {
     load.core_dumps = settings_.limits.core_dumps;
     load.cpus = settings_.limits.cpus;
     load.max_frame_payload = settings_.max_frame_payload;
-    std::lock_guard lock(mutex_);
-    pid_ = spawned.pid;
-    channel_ = std::move(spawned.channel);
+    std::lock_guard sending(send_mutex_);
+    {
+      std::lock_guard lock(mutex_);
+      pid_ = spawned.pid;
+      channel_ = std::move(spawned.channel);
+    }
     send_locked(encode_frame(LoadMessage::kType, load.encode().payload), false);
   } catch (const std::exception& error) {
     std::lock_guard lock(mutex_);
@@ -96,19 +99,12 @@ void RunnerSession::loop() {
       return;
     }
     const auto now = Clock::now();
-    bool want_out = false;
     bool loading = false;
+    bool close_now = false;
     Clock::time_point wake_at = now + kReapInterval;
     {
       std::lock_guard lock(mutex_);
-      if (closing_ && !shut) {
-        // The owner let go: the runner reads the end of its channel and exits.
-        ::shutdown(channel_.get(), SHUT_WR);
-        shut = true;
-        write_broken_ = true;
-        outbound_.clear();
-        outbound_bytes_ = 0;
-      }
+      close_now = closing_ && !shut;
       if ((closing_ || phase_ == RunnerPhase::cleaned_up) && !exit_deadline) {
         exit_deadline = now + settings_.exit_grace;
       }
@@ -122,13 +118,20 @@ void RunnerSession::loop() {
         kill_locked("load timeout");
         changed_.notify_all();
       }
-      want_out = !outbound_.empty() && !write_broken_;
       if (!calls_.empty()) wake_at = std::min(wake_at, next_cancel_poll);
+    }
+    if (close_now) {
+      // The owner let go: the runner reads the end of its channel and exits.
+      std::lock_guard sending(send_mutex_);
+      ::shutdown(channel_.get(), SHUT_WR);
+      shut = true;
+      stop_sending_locked();
     }
     if (loading) wake_at = std::min(wake_at, handshake_deadline);
     if (exit_deadline) wake_at = std::min(wake_at, *exit_deadline);
     wake_at = std::min(wake_at, next_reap);
 
+    const bool want_out = want_out_.load();
     pollfd fds[2] = {{channel_.get(), static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0},
                      {wake_.get(), POLLIN, 0}};
     if (::poll(fds, 2, milliseconds_until(wake_at)) < 0 && errno != EINTR) {
@@ -142,7 +145,7 @@ void RunnerSession::loop() {
       [[maybe_unused]] const ssize_t got = ::read(wake_.get(), &count, sizeof count);
     }
     if (fds[0].revents & POLLOUT) {
-      std::lock_guard lock(mutex_);
+      std::lock_guard sending(send_mutex_);
       flush_locked();
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) reading = read_available();
@@ -178,12 +181,10 @@ void RunnerSession::flush_locked() {
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return;
     } else {
-      write_broken_ = true;  // the runner is gone; reading sees the end
-      outbound_.clear();
-      outbound_bytes_ = 0;
-      front_sent_ = 0;
+      stop_sending_locked();  // the runner is gone; reading sees the end
     }
   }
+  want_out_.store(false);
 }
 
 bool RunnerSession::read_available() {
@@ -208,6 +209,8 @@ bool RunnerSession::read_available() {
       protocol_violation(error.what());
       return false;
     }
+    // A short read emptied the socket: poll says when more comes (saves a recv per wake-up).
+    if (static_cast<std::size_t>(n) < sizeof buffer) return true;
   }
   return true;
 }
@@ -372,10 +375,13 @@ void RunnerSession::poll_cancellations() {
 }
 
 void RunnerSession::forward_cancel(std::uint64_t call, mh_status status) {
-  std::lock_guard lock(mutex_);
-  auto open = calls_.find(call);
-  if (open == calls_.end() || open->second.cancel_sent != MH_OK) return;
-  open->second.cancel_sent = status;
+  std::lock_guard sending(send_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    auto open = calls_.find(call);
+    if (open == calls_.end() || open->second.cancel_sent != MH_OK) return;
+    open->second.cancel_sent = status;
+  }
   CancelMessage message;
   message.call = call;
   message.status = status;

@@ -1,10 +1,13 @@
 #include "model/model_instance.hpp"
 
 #include <spdlog/spdlog.h>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <thread>
+#include <vector>
 
 namespace mh::host {
 
@@ -183,12 +186,23 @@ Admission::Outcome ModelInstance::submit(const std::shared_ptr<PredictCall>& cal
   if (spec_.timeout_ms > 0) {
     call->set_deadline(now_unix_ms() + static_cast<std::int64_t>(spec_.timeout_ms));
   }
-  auto start = [self = shared_from_this(), call] {
+  // An isolated model's predict only queues a frame for its runner (never blocks), so a call
+  // admitted at once is sent from this thread, saving a worker hop per request. A call started
+  // later, when a slot frees (on the thread that finished another call), and every in-process
+  // call (plugin code, which may be slow to return) go through the workers.
+  auto inline_start = std::make_shared<std::atomic<bool>>(spec_.isolation == Isolation::process);
+  auto start = [self = shared_from_this(), call, inline_start,
+                submitter = std::this_thread::get_id()] {
     call->mark_holds_slot();
+    if (inline_start->exchange(false) && std::this_thread::get_id() == submitter) {
+      self->run_predict(call);
+      return;
+    }
     asio::post(self->workers_, [self, call] { self->run_predict(call); });
   };
   Admission::Ticket ticket = 0;
   const Admission::Outcome outcome = admission_.admit(std::move(start), &ticket);
+  inline_start->store(false);  // from now on `start` runs from release(): through the workers
   if (outcome == Admission::Outcome::queued) call->set_ticket(ticket);
   const bool admitted =
       outcome == Admission::Outcome::started || outcome == Admission::Outcome::queued;
@@ -284,16 +298,35 @@ void ModelInstance::run_predict(const std::shared_ptr<PredictCall>& call) {
   }
   requests_total_.fetch_add(1, std::memory_order_relaxed);
   mh_request* request = call->arm();
+  {
+    std::lock_guard running(running_mutex_);
+    running_.emplace(call.get(), call);  // armed: its completion takes it out
+  }
   backend_->predict(instance_, request, call->c_response());
+}
+
+void ModelInstance::set_unloading() {
+  unloading_.store(true);
+  std::vector<std::shared_ptr<PredictCall>> told;
+  {
+    std::lock_guard running(running_mutex_);
+    for (const auto& [raw, weak] : running_) {
+      if (auto call = weak.lock()) told.push_back(std::move(call));
+    }
+  }
+  // Outside the lock: the timers' work may finish calls.
+  for (const auto& call : told) call->watch_for_stuck();
 }
 
 void ModelInstance::request_stuck(const std::shared_ptr<PredictCall>& call) {
   stuck_now_.fetch_add(1);
   stuck_total_.fetch_add(1);
   const bool released = call->take_slot();
+  const char* told = call->cancelled()                       ? "cancellation"
+                     : !call->deadline_told() && unloading() ? "unload (the drain timeout passed)"
+                                                             : "deadline";
   spdlog::warn("[{}] request {} is stuck: the plugin has not finished it {} ms after its {}; {}",
-               log_name_, call->id(), spec_.stuck_grace.count(),
-               call->cancelled() ? "cancellation" : "deadline",
+               log_name_, call->id(), spec_.stuck_grace.count(), told,
                released ? "its slot is released" : "it held no slot");
   if (released) admission_.release();
   if (stuck_callback_) stuck_callback_();
@@ -301,6 +334,10 @@ void ModelInstance::request_stuck(const std::shared_ptr<PredictCall>& call) {
 
 void ModelInstance::request_finished(std::shared_ptr<PredictCall> call, bool held_slot) {
   if (call) {
+    {
+      std::lock_guard running(running_mutex_);
+      running_.erase(call.get());
+    }
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(retired_mutex_);
     while (!retired_.empty() && now - retired_.front().first > kRetiredCallLifetime) {

@@ -11,6 +11,14 @@
 
 namespace mh::host {
 
+namespace {
+
+// What a client hears when the host stopped its request to unload the model.
+constexpr const char* kUnloadedMessage =
+    "the model was unloaded before the request finished (--drain-timeout-ms); retry";
+
+}  // namespace
+
 std::string make_request_id() {
   // A random per-process prefix and a counter: unique, short, and cheap.
   static const std::uint32_t prefix = std::random_device{}();
@@ -69,6 +77,10 @@ void PredictCall::on_stuck_timer() {
     // stuck only when its finish has not begun, and its finish then uncounts it.
     std::lock_guard lock(timer_mutex_);
     if (finished_.load() || stuck_.exchange(true)) return;
+  }
+  // Cut by the drain timeout: the client waits no longer (as it would not past a deadline).
+  if (!cancelled_.load() && unloading_ != nullptr && unloading_->load()) {
+    answer(MH_UNAVAILABLE, kUnloadedMessage);
   }
   owner->request_stuck(shared_from_this());
 }
@@ -197,7 +209,7 @@ void PredictCall::complete(mh_status status, std::string body) {
   if (status == MH_CANCELLED && !cancelled_.load() && unloading_ != nullptr && unloading_->load()) {
     // The client is still there; the host stopped the request (drain timeout, shutdown).
     status = MH_UNAVAILABLE;
-    body = "the model was unloaded before the request finished (--drain-timeout-ms); retry";
+    body = kUnloadedMessage;
   }
   answer(status, std::move(body));
 }

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <mutex>
 
 namespace mh::host {
 
@@ -168,8 +169,8 @@ void ModelRegistry::retire(const std::string& name, const std::shared_ptr<Genera
     if (begun->exchange(true)) return;
     if (forced) {
       spdlog::warn(
-          "model {}: generation {} still has {} request(s) after the drain timeout; "
-          "telling the plugin to stop",
+          "model {}: generation {} still has {} request(s) past the stuck grace; "
+          "cleaning up anyway",
           name, generation->number, instance->in_flight());
     }
     instance->set_unloading();
@@ -178,13 +179,38 @@ void ModelRegistry::retire(const std::string& name, const std::shared_ptr<Genera
       instance->cleanup([self, name, generation] { self->on_unloaded(name, generation); });
     });
   };
-  auto timer = std::make_shared<asio::steady_timer>(services_.lifecycle, settings_.drain_timeout);
-  timer->async_wait([begin_cleanup](const boost::system::error_code& error) {
-    if (!error) begin_cleanup(true);
+  // At the drain timeout the plugin is told to stop, and its requests are watched as after a
+  // deadline: each finishes or turns stuck (its slot back, its client answered) within the
+  // stuck grace, and then the drain completes — with the stuck ones counted before cleanup (a
+  // stuck runner is killed there). A last timer bounds it all should a request still hold on.
+  struct DrainTimer {
+    explicit DrainTimer(const asio::any_io_executor& executor) : timer(executor) {}
+    std::mutex mutex;  // after async_wait, its handler and the drain's callback touch the timer
+    asio::steady_timer timer;
+    bool drained = false;
+  };
+  auto watch = std::make_shared<DrainTimer>(services_.lifecycle);
+  const auto last_chance = instance->spec().stuck_grace + std::chrono::seconds(1);
+  watch->timer.expires_after(settings_.drain_timeout);
+  watch->timer.async_wait([name, generation, instance, watch, last_chance,
+                           begin_cleanup](const boost::system::error_code& error) {
+    std::lock_guard lock(watch->mutex);
+    if (error || watch->drained) return;
+    spdlog::warn(
+        "model {}: generation {} still has {} request(s) after the drain timeout; telling the "
+        "plugin to stop",
+        name, generation->number, instance->in_flight());
+    instance->set_unloading();
+    watch->timer.expires_after(last_chance);
+    watch->timer.async_wait([begin_cleanup](const boost::system::error_code& error) {
+      if (!error) begin_cleanup(true);
+    });
   });
-  instance->drain([begin_cleanup, timer] {
+  instance->drain([begin_cleanup, watch] {
     begin_cleanup(false);
-    timer->cancel();  // only this callback touches the timer after async_wait
+    std::lock_guard lock(watch->mutex);
+    watch->drained = true;
+    watch->timer.cancel();
   });
 }
 

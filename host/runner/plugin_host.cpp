@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace mh::runner {
 
@@ -15,6 +16,8 @@ namespace {
 
 // How many worker threads call into the plugin (its calls must return quickly).
 constexpr std::size_t kWorkerThreads = 4;
+// How long the reader may be in one inline predict call before the spare reads on.
+constexpr std::chrono::milliseconds kTakeoverAfter{20};
 // How long a finished call's memory is kept for detecting a second finish (a plugin bug).
 constexpr auto kRetiredCallLifetime = std::chrono::seconds(1);
 // Longer log lines are cut (a log line is no place for a payload).
@@ -32,6 +35,7 @@ PluginHost::PluginHost(isolation::BlockingChannel& channel,
     : channel_(channel),
       backend_(std::move(backend)),
       model_(std::move(model)),
+      relay_(kTakeoverAfter),
       workers_(kWorkerThreads) {
   const auto* stats =
       static_cast<const mh_plugin_stats*>(backend_->get_extension(MH_PLUGIN_STATS_EXTENSION));
@@ -46,11 +50,21 @@ PluginHost::PluginHost(isolation::BlockingChannel& channel,
 }
 
 void PluginHost::serve() {
+  // The spare: reads in the reader's place when the plugin holds the reader too long. Never
+  // joined: the runner ends with _exit.
+  std::thread([this] {
+    for (;;) read_frames(relay_.wait_for_turn());
+  }).detach();
+  read_frames(relay_.first_turn());
+  for (;;) read_frames(relay_.wait_for_turn());
+}
+
+void PluginHost::read_frames(std::uint64_t turn) {
   for (;;) {
     try {
       std::optional<isolation::Frame> frame = channel_.receive();
       if (!frame) exit_runner(isolation::kRunnerExitClean);  // hostd closed the channel
-      dispatch(*frame);
+      if (!dispatch(*frame, turn)) return;
     } catch (const isolation::FrameError& error) {
       std::fprintf(stderr, "mh-runner [%s]: %s\n", model_.c_str(), error.what());
       exit_runner(isolation::kRunnerExitProtocol);
@@ -58,20 +72,24 @@ void PluginHost::serve() {
   }
 }
 
-void PluginHost::dispatch(const isolation::Frame& frame) {
+bool PluginHost::dispatch(const isolation::Frame& frame, std::uint64_t turn) {
   using isolation::FrameType;
   switch (frame.type) {
     case FrameType::init:
-      return on_init(isolation::InitMessage::decode(frame));
+      on_init(isolation::InitMessage::decode(frame));
+      return true;
     case FrameType::predict:
-      return on_predict(isolation::PredictMessage::decode(frame));
+      return on_predict(isolation::PredictMessage::decode(frame), turn);
     case FrameType::cancel:
-      return on_cancel(isolation::CancelMessage::decode(frame));
+      on_cancel(isolation::CancelMessage::decode(frame));
+      return true;
     case FrameType::cleanup:
       isolation::CleanupMessage::decode(frame);
-      return on_cleanup();
+      on_cleanup();
+      return true;
     case FrameType::stats_read:
-      return on_stats_read(isolation::StatsReadMessage::decode(frame));
+      on_stats_read(isolation::StatsReadMessage::decode(frame));
+      return true;
     default:
       throw isolation::FrameError("unexpected " +
                                   std::string(isolation::frame_type_name(frame.type)) +
@@ -140,14 +158,23 @@ void PluginHost::init_done_fn(void* context, mh_status status, const char* messa
   self->send(done.encode());
 }
 
-void PluginHost::on_predict(isolation::PredictMessage message) {
+bool PluginHost::on_predict(isolation::PredictMessage message, std::uint64_t turn) {
   const std::uint64_t id = message.call;
   auto call = std::make_shared<RunnerCall>(*this, std::move(message));
   {
     std::lock_guard lock(calls_mutex_);
     calls_[id] = call;
   }
-  workers_.post([this, call] { run_predict(call); });
+  if (relay_.begin_inline()) {
+    run_predict(call);
+    return relay_.end_inline(turn);
+  }
+  workers_.post([this, call] {
+    const auto started = std::chrono::steady_clock::now();
+    run_predict(call);
+    relay_.note_worker_call(std::chrono::steady_clock::now() - started);
+  });
+  return true;
 }
 
 void PluginHost::run_predict(const std::shared_ptr<RunnerCall>& call) {

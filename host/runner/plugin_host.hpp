@@ -3,14 +3,17 @@
 // by sending frames to hostd, and turns hostd's frames into the plugin's calls — so a plugin
 // cannot tell that it runs apart from hostd.
 //
-// Threads: serve() reads frames on the main thread; init, predict and cleanup go to the
-// worker threads; cancel and stats_read are answered by the reader itself (both are quick).
-// The plugin calls back from any thread; frames go out whole through BlockingChannel.
+// Threads: serve() reads frames on the main thread; predict runs on the reading thread itself
+// while the plugin returns at once, with a spare thread ready to read on when it does not
+// (ReaderRelay), else on the worker threads; init and cleanup go to the workers; cancel and
+// stats_read are answered by the reader itself (both are quick). The plugin calls back from
+// any thread; frames go out whole through BlockingChannel.
 // After cleanup's done the runner exits at once (exit code 0): the process exit frees whatever
 // the plugin still held, GPU context included.
 #include "isolation/blocking_channel.hpp"
 #include "isolation/messages.hpp"
 #include "plugin/in_process_backend.hpp"
+#include "reader_relay.hpp"
 #include "runner_call.hpp"
 #include "work_queue.hpp"
 
@@ -44,9 +47,12 @@ class PluginHost {
   void log(mh_log_level level, std::string message);
 
  private:
-  void dispatch(const isolation::Frame& frame);
+  // Reads and serves frames while this thread holds the reader's `turn`.
+  void read_frames(std::uint64_t turn);
+  // False when the frame's plugin call ran inline and the reader role passed to the spare.
+  bool dispatch(const isolation::Frame& frame, std::uint64_t turn);
   void on_init(isolation::InitMessage message);
-  void on_predict(isolation::PredictMessage message);
+  bool on_predict(isolation::PredictMessage message, std::uint64_t turn);
   void on_cancel(const isolation::CancelMessage& message);
   void on_cleanup();
   void on_stats_read(const isolation::StatsReadMessage& message);
@@ -79,6 +85,7 @@ class PluginHost {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<RunnerCall>>>
       retired_;
 
+  ReaderRelay relay_;
   WorkQueue workers_;  // last: its threads stop before the rest goes
 };
 

@@ -85,7 +85,7 @@ struct FaultScene {
   AdminClient admin{hostd.admin()};
   HttpClient client{hostd.http()};
 
-  FaultScene() {
+  explicit FaultScene(HostdOptions options = {}) : hostd(std::move(options)) {
     install_echo_model(hostd.models_dir(), "echo");
     reload_all(hostd);
     REQUIRE(admin.state("echo") == "ready");
@@ -277,4 +277,47 @@ TEST_CASE("isolation_memory_leak_hits_the_limit_and_restarts") {
   CHECK(predict(scene.client, "bad", "{\"again\": 1}").status == 200);
   load.check();
   CHECK(scene.hostd.running());
+}
+
+// A request the plugin never finishes, still in it when a reload's drain times out: told to
+// stop, then stuck after the grace like a request past its deadline — counted, its client
+// answered 503 — and the old generation unloads (an isolated one's runner is killed first).
+static void drain_timeout_cuts_a_stuck_request(const std::string& isolation) {
+  HostdOptions options;
+  options.extra_args = {"--drain-timeout-ms", "300"};
+  FaultScene scene(std::move(options));
+  const std::string keys = "\"isolation\": \"" + isolation + "\", \"stuck_grace_ms\": 300";
+  scene.add_bad("predict_never_finishes", keys);
+  REQUIRE(scene.admin.state("bad") == "ready");
+  EchoLoad load(scene.hostd);
+  HttpResponse held;
+  std::thread holder([&] {
+    HttpClient own(scene.hostd.http());
+    held = predict(own, "bad", "{}", 30s);
+  });
+  for (int i = 0; i < 400 && scene.bad_status().at("in_flight") != 1; ++i) {
+    std::this_thread::sleep_for(25ms);
+  }
+  // A new generation (changed model.json): the old one drains, and its drain times out.
+  install_echo_model(scene.hostd.models_dir(), "bad", "{}", keys + ", \"max_queue\": 9",
+                     bad_plugin("predict_never_finishes"));
+  reload_all(scene.hostd);
+  holder.join();
+  CHECK(held.status == 503);
+  CHECK(contains(error_message(held), "unloaded before the request finished"));
+  CHECK(scene.hostd.wait_for_log("after its unload (the drain timeout passed)", 10s));
+  CHECK(scene.hostd.wait_for_log("model bad: generation 1 unloaded", 20s));
+  if (isolation == "process") CHECK(scene.hostd.wait_for_log("stuck past their deadline", 10s));
+  CHECK(contains(scene.metrics(), "modelhost_requests_stuck_total{model=\"bad\"} 1"));
+  CHECK(scene.bad_status().at("generation") == 2);
+  load.check();
+  CHECK(scene.hostd.running());
+}
+
+TEST_CASE("isolation_drain_timeout_request_is_stuck_and_its_runner_killed") {
+  drain_timeout_cuts_a_stuck_request("process");
+}
+
+TEST_CASE("isolation_none_drain_timeout_request_is_stuck_and_answered") {
+  drain_timeout_cuts_a_stuck_request("none");
 }

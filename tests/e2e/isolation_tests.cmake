@@ -15,7 +15,9 @@ foreach(case
     predict_never_finishes_is_stuck_and_replaced
     none_predict_never_finishes_is_reported_and_frees_its_slot
     init_loops_forever_is_killed_at_the_load_timeout
-    memory_leak_hits_the_limit_and_restarts)
+    memory_leak_hits_the_limit_and_restarts
+    drain_timeout_request_is_stuck_and_its_runner_killed
+    none_drain_timeout_request_is_stuck_and_answered)
   add_test(NAME e2e.isolation_${case} COMMAND hostd_isolation_e2e_test
                                               --test-case=isolation_${case})
   set_tests_properties(e2e.isolation_${case} PROPERTIES TIMEOUT 180)

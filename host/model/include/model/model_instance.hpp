@@ -10,10 +10,12 @@
 // unloads at least one second after the last done, never from a plugin thread); a process
 // backend lets its runner go.
 //
-// Stuck requests: a request still unfinished `stuck_grace` after its deadline passed (or after
-// it was cancelled) is stuck: logged once, counted, its admission slot given back at once (its
-// late finish gives back nothing), and the stuck callback runs (the registry replaces an
-// isolated generation).
+// Stuck requests: a request still unfinished `stuck_grace` after its deadline passed, after it
+// was cancelled, or after the instance was set unloading (the drain timeout cut it) is stuck:
+// logged once, counted, its admission slot given back at once (its late finish gives back
+// nothing), a client still waiting hears 503 (unloaded) then, and the stuck callback runs (the
+// registry replaces an isolated generation; one that unloads has its runner killed before
+// cleanup).
 #include "model/admission.hpp"
 #include "model/isolation_policy.hpp"
 #include "model/model_outcome.hpp"
@@ -33,6 +35,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 namespace mh::host {
 
@@ -73,9 +76,11 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
 
   // Admits one request (see Admission); once admitted it runs on a worker: the plugin's
   // predict, or an immediate finish when the call was cancelled, expired or the instance is
-  // unloading. With a timeout_ms, the call gets its deadline here and a timer that answers
-  // MH_DEADLINE_EXCEEDED when it passes (taking a still queued call out). `closed`: this
-  // generation drains; the call is untouched and may go to the successor.
+  // unloading. (An isolated model's call admitted at once is sent to its runner from the
+  // calling thread instead: that predict only queues a frame; it may finish the call, and so
+  // reply, before submit returns.) With a timeout_ms, the call gets its deadline here and a timer
+  // that answers MH_DEADLINE_EXCEEDED when it passes (taking a still queued call out). `closed`:
+  // this generation drains; the call is untouched and may go to the successor.
   Admission::Outcome submit(const std::shared_ptr<PredictCall>& call);
   // Takes a queued call out (client gone, deadline) and finishes it with `status`; false when
   // it is not queued (it started, or it was taken out already).
@@ -94,8 +99,9 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
     admission_.close();
     admission_.when_idle(std::move(callback));
   }
-  // From now on check_cancelled reports MH_CANCELLED and new calls are not started.
-  void set_unloading() noexcept { unloading_.store(true); }
+  // From now on check_cancelled reports MH_CANCELLED and new calls are not started; each call
+  // in the plugin now is watched for being stuck, as after a cancel.
+  void set_unloading();
   bool unloading() const noexcept { return unloading_.load(); }
 
   // Calls the plugin's cleanup (on a lifecycle worker); `done` runs once it completed (at once
@@ -158,6 +164,10 @@ class ModelInstance : public std::enable_shared_from_this<ModelInstance> {
   std::atomic<std::int64_t> stuck_now_{0};
   std::atomic<std::uint64_t> stuck_total_{0};
   std::function<void()> stuck_callback_;
+
+  // The calls the plugin holds (from predict to their finish), for set_unloading.
+  std::mutex running_mutex_;
+  std::unordered_map<const PredictCall*, std::weak_ptr<PredictCall>> running_;
 
   std::mutex retired_mutex_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<PredictCall>>>

@@ -79,10 +79,13 @@ class PredictCall : public std::enable_shared_from_this<PredictCall> {
   // turns stuck (ModelInstance::request_stuck); before admission.
   void set_stuck_watch(boost::asio::any_io_executor timers,
                        std::chrono::milliseconds grace) noexcept;
-  // The call was told to stop (deadline, cancel): when it is in the plugin, a timer of the
-  // stuck grace starts (once); still unfinished when it fires, the call is stuck.
+  // The call was told to stop (deadline, cancel, unloading): when it is in the plugin, a timer
+  // of the stuck grace starts (once); still unfinished when it fires, the call is stuck — and
+  // when the instance unloads and the client still waits, the client hears 503 then.
   void watch_for_stuck();
   bool stuck() const noexcept { return stuck_.load(); }
+  // The deadline timer fired (the client heard 504).
+  bool deadline_told() const noexcept { return deadline_passed_.load(); }
   // Keeps the call alive until the plugin's finish; returns the C structs to hand to predict.
   mh_request* arm() noexcept;
   mh_response* c_response() noexcept { return &response_; }
