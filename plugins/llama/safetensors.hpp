@@ -1,7 +1,10 @@
 // A memory-mapped .safetensors file: an 8-byte little-endian header length, a JSON header
 // {"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}, then the
-// raw tensor bytes. Tensors are handed out as CPU views of the mapping, without copying.
+// raw tensor bytes. The header is read by safetensors_header.hpp (no libtorch there); tensors are
+// handed out as CPU views of the mapping, without copying.
 #pragma once
+
+#include "safetensors_header.hpp"
 
 #include <ATen/ATen.h>
 
@@ -10,16 +13,8 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace mh::llama {
-
-struct SafetensorsEntry {
-  std::string dtype;  // "BF16", "F16", "F32", ...
-  std::vector<int64_t> shape;
-  uint64_t begin = 0;  // byte offsets into the data section
-  uint64_t end = 0;
-};
 
 class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
  public:
@@ -49,8 +44,5 @@ class SafetensorsFile : public std::enable_shared_from_this<SafetensorsFile> {
   uint64_t data_size_ = 0;
   std::map<std::string, SafetensorsEntry> entries_;
 };
-
-// The byte size of one element of a safetensors dtype name; 0 for an unknown one.
-size_t safetensors_dtype_size(const std::string& dtype);
 
 }  // namespace mh::llama

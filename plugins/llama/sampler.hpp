@@ -4,6 +4,8 @@
 // the same tokens whatever else runs beside it.
 #pragma once
 
+#include "sampling_params.hpp"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -11,17 +13,6 @@
 #include <vector>
 
 namespace mh::llama {
-
-struct SamplingParams {
-  double temperature = 0.0;         // 0: greedy
-  int64_t top_k = 0;                // 0: off
-  double top_p = 1.0;               // 1: off
-  double min_p = 0.0;               // 0: off
-  double repetition_penalty = 1.0;  // over prompt and output, as transformers
-  double presence_penalty = 0.0;    // over the output, as OpenAI
-  double frequency_penalty = 0.0;
-  std::optional<uint64_t> seed;
-};
 
 class Sampler {
  public:

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -123,15 +124,26 @@ int connect_to_hostd() {
   address.sin_family = AF_INET;
   address.sin_port = htons(hostd->port);
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int connected;
-  do {  // a signal (libFuzzer's -max_total_time alarm, ^C) may interrupt it
-    connected = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
-  } while (connected != 0 && errno == EINTR);
-  if (connected != 0) {
-    ::close(fd);
-    return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return fd;
+  // A signal (libFuzzer's timers, ^C) may interrupt it. The connection then goes on being made
+  // (calling connect again would fail with EALREADY or EISCONN): wait for it, then ask how it
+  // ended.
+  if (errno == EINTR) {
+    pollfd writable{fd, POLLOUT, 0};
+    int ready;
+    do {
+      ready = ::poll(&writable, 1, kReceiveTimeoutMs);
+    } while (ready < 0 && errno == EINTR);
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (ready == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0)
+      return fd;
+    errno = ready == 1 ? error : ETIMEDOUT;
   }
-  return fd;
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return -1;
 }
 
 }  // namespace

@@ -125,6 +125,18 @@ TEST_CASE("safetensors.shape_overflow_is_refused") {
         }).second.find("too large") != std::string::npos);
 }
 
+// A negative offset is refused naming the tensor (found by fuzz_safetensors_header: it escaped
+// as boost::system::system_error).
+TEST_CASE("safetensors.negative_offset_is_refused") {
+  TempDir dir;
+  write_file(dir.path / "n.safetensors",
+             safetensors_bytes(R"({"x":{"dtype":"U8","shape":[4],"data_offsets":[-4,0]}})",
+                               std::string(4, '\0')));
+  const auto [code, message] = error_of([&] { SafetensorsFile::open(dir.path / "n.safetensors"); });
+  CHECK(code == MH_INVALID_ARGUMENT);
+  CHECK(message.find("tensor \"x\": negative data_offsets") != std::string::npos);
+}
+
 TEST_CASE("weights.shape_mismatch_and_missing") {
   TempDir dir;
   // The fixture's weights with a config that wants a wider model.

@@ -2,7 +2,7 @@
 // interfaces, so the scheduler knows nothing of JSON, HTTP or the plugin ABI.
 #pragma once
 
-#include "sampler.hpp"
+#include "sampling_params.hpp"
 
 #include <modelhost/plugin.h>
 

@@ -1,6 +1,7 @@
 #include "generation/scheduler.hpp"
 
 #include "exception_message.hpp"
+#include "sampler.hpp"
 
 #include <c10/core/InferenceMode.h>
 
