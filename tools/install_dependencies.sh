@@ -11,6 +11,10 @@ packages=(
   libboost-url1.81-dev libtorch-dev libspdlog-dev doctest-dev libcli11-dev libpcre2-dev
   libcurl4-openssl-dev libssl-dev curl binutils
   clang-14 libclang-rt-14-dev  # tools/sanitize.sh: the libFuzzer targets (tests/fuzz)
+  libsystemd-dev  # hostd's sd_notify (systemd Type=notify); hostd builds without it, warned
+  # The Debian packages (tools/packaging, tests/packaging): CPack's DEB generator runs
+  # dpkg-shlibdeps (dpkg-dev) and file; the checks run lintian and systemd-analyze (systemd).
+  dpkg-dev file lintian systemd
 )
 # Node.js may come from elsewhere than Debian: working binaries are enough.
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

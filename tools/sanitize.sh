@@ -44,8 +44,9 @@ timings=()
 #   signal (or UBSan the null store) and the tests' exact signal and restart checks cannot hold,
 #   and ASan's shadow memory does not fit under an address-space limit;
 # - RSS bounds (hardening_*): the runtime's own memory is not hostd's;
-# - sdk.out_of_tree builds a plugin outside this build, without the sanitizer flags.
-not_under_sanitizers='^(style\.|isolation\.process_(crash|runner)$|e2e\.(inprocess\.)?isolation_(segfault_in_predict|memory_leak)|e2e\.hardening_(stalled_stream_reader|client_that_reads_nothing)|sdk\.out_of_tree$)'
+# - sdk.out_of_tree builds a plugin outside this build, without the sanitizer flags;
+# - packaging.* package and check what the normal build built (files, not behaviour).
+not_under_sanitizers='^(style\.|packaging\.|isolation\.process_(crash|runner)$|e2e\.(inprocess\.)?isolation_(segfault_in_predict|memory_leak)|e2e\.hardening_(stalled_stream_reader|client_that_reads_nothing)|sdk\.out_of_tree$)'
 
 # Seconds a stage needs at most on CI's two cores (a generous guess, measured stage times are
 # printed below; a stage not started is printed as NOT RUN).

@@ -1,18 +1,22 @@
 #include "config/command_line.hpp"
 
-#include <sys/stat.h>
+#include "config/effective_config.hpp"
+#include "config_file_reader.hpp"
+
 #include <unistd.h>
 
 #include <modelhost/version.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
+#include <memory>
+#include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 namespace mh::host {
 
@@ -59,13 +63,85 @@ fs::path default_admin_socket() {
   return fs::path("/tmp") / ("modelhost-" + std::to_string(::getuid())) / "admin.sock";
 }
 
+namespace {
+
+constexpr const char* kConfigVariable = "MODELHOST_CONFIG";
+
+bool environment_set(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  return value != nullptr && *value != '\0';
+}
+
+// Whether argv holds `--flag VALUE` or `--flag=VALUE` (hostd has long options only).
+bool given_on_command_line(int argc, const char* const* argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == flag || (arg.size() > flag.size() && arg.compare(0, flag.size(), flag) == 0 &&
+                        arg[flag.size()] == '=')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Every setting's key: the long name of each option that a file may set.
+std::vector<std::string> setting_keys(const CLI::App& app) {
+  std::vector<std::string> keys;
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->get_configurable() && !option->get_lnames().empty()) {
+      keys.push_back(option->get_lnames().front());
+    }
+  }
+  return keys;
+}
+
+SettingOrigins find_origins(const CLI::App& app, int argc, const char* const* argv,
+                            const ConfigFileReader& reader) {
+  SettingOrigins origins;
+  if (reader.was_read()) origins.config_file = reader.file_name();
+  for (const std::string& key : setting_keys(app)) {
+    if (given_on_command_line(argc, argv, "--" + key)) {
+      origins.by_key[key] = SettingSource::flag;
+    } else if (environment_set(environment_variable_for(key))) {
+      origins.by_key[key] = SettingSource::environment;
+    } else if (reader.keys_read().count(key) != 0) {
+      origins.by_key[key] = SettingSource::file;
+    }
+  }
+  return origins;
+}
+
+// The setting a CLI11 error is about ("--log-level: Value loud not in ...", "Could not
+// convert: --max-body-bytes = ten"); empty when it names none.
+std::string key_in_message(const CLI::App& app, const std::string& message) {
+  std::string best;
+  for (const std::string& key : setting_keys(app)) {
+    const std::string flag = "--" + key;
+    for (auto at = message.find(flag); at != std::string::npos; at = message.find(flag, at + 1)) {
+      const std::size_t end = at + flag.size();
+      const bool whole =
+          end == message.size() ||
+          !(std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-');
+      if (whole && key.size() > best.size()) best = key;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 CommandLine parse_command_line(int argc, const char* const* argv) {
   HostConfig config;
   CLI::App app{
       "hostd: hosts ML models as native plugins and serves them over HTTP.\n"
       "Each subdirectory of --models-dir holding a model.json is a model; `hostctl reload`\n"
-      "rescans it (new, changed and removed models load, swap and unload without downtime)."};
-  app.set_version_flag("--version", "hostd " MODELHOST_VERSION);
+      "rescans it (new, changed and removed models load, swap and unload without downtime).\n"
+      "Every flag can also be set in the environment (MODELHOST_<FLAG>, e.g.\n"
+      "MODELHOST_CACHE_DIR) and in the --config file (TOML: cache-dir = \"/srv/cache\");\n"
+      "a flag wins over the environment, which wins over the file."};
+  app.set_version_flag("--version", "hostd " MODELHOST_VERSION)->configurable(false);
+  app.set_help_flag("-h,--help", "Print this help message and exit")->configurable(false);
   // Handled like --version: before the checks of the other flags (--models-dir is not needed).
   bool print_routes = false;
   app.add_flag_callback(
@@ -77,6 +153,20 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
          "Print the HTTP routes as Markdown tables (the public API, then the admin\n"
          "API), as README.md lists them, and exit.")
       ->configurable(false);
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print the effective settings (as a config file, each with where it came\n"
+               "from: flag, environment, file or default) and exit; parsing errors fail.")
+      ->configurable(false);
+  const char* config_from_environment = std::getenv(kConfigVariable);
+  const std::string default_config_file =
+      config_from_environment != nullptr ? config_from_environment : "";
+  auto reader = std::make_shared<ConfigFileReader>(app);
+  app.config_formatter(reader);
+  app.set_config("--config", default_config_file,
+                 "Read settings from this TOML file (or $MODELHOST_CONFIG): `key = value`,\n"
+                 "the keys being the flags without \"--\", e.g. models-dir = \"/srv/models\".")
+      ->type_name("FILE");
   app.get_formatter()->column_width(34);
 
   std::string listen = config.listen.to_string();
@@ -110,7 +200,6 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       ->type_name("HOST:PORT");
   app.add_option("--admin-token", config.admin_token,
                  "Bearer token the TCP admin listener requires (or $MODELHOST_ADMIN_TOKEN).")
-      ->envname("MODELHOST_ADMIN_TOKEN")
       ->type_name("TOKEN");
   app.add_option("--cache-dir", config.cache_dir,
                  "Where model files are synced to (<cache-dir>/<model name> unless the\n"
@@ -171,7 +260,6 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
   app.add_option("--api-key", config.api_key,
                  "When set, /v1/* requests need \"Authorization: Bearer KEY\" (or\n"
                  "$MODELHOST_API_KEY); probes and /metrics stay open.")
-      ->envname("MODELHOST_API_KEY")
       ->type_name("KEY");
   app.add_option("--drain-timeout-ms", drain_ms,
                  "How long in-flight requests may run on after a model is replaced or\n"
@@ -185,7 +273,6 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
                  "How a model runs its plugin unless its model.json says (\"isolation\"):\n"
                  "process (a runner process per model; a crash ends only that model) or\n"
                  "none (inside hostd; fastest). Also $MODELHOST_DEFAULT_ISOLATION.")
-      ->envname("MODELHOST_DEFAULT_ISOLATION")
       ->capture_default_str()
       ->check(CLI::IsMember({"process", "none"}));
   app.add_option("--http-threads", config.http_threads, "Threads serving HTTP connections.")
@@ -197,116 +284,74 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str()
       ->check(CLI::Range(1u, 1024u));
 
+  // Every setting has its variable: MODELHOST_<FLAG> (MODELHOST_ADMIN_SOCKET, MODELHOST_API_KEY
+  // ... as before). CLI11 reads it when neither the flag nor the file set the value; the reader
+  // drops file keys whose variable is set, so the environment wins over the file.
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_configurable() && !option->get_lnames().empty()) {
+      option->envname(environment_variable_for(option->get_lnames().front()));
+    }
+  }
+
+  // CLI11 skips a default config file that is missing; one named by $MODELHOST_CONFIG must be
+  // there, as one named by --config must.
+  if (!default_config_file.empty() && !given_on_command_line(argc, argv, "--config")) {
+    std::error_code error;
+    if (!fs::is_regular_file(default_config_file, error)) {
+      std::cerr << "hostd: $" << kConfigVariable << "=" << default_config_file
+                << ": no such file\n";
+      return ExitNow{2};
+    }
+  }
+
   try {
     app.parse(argc, argv);
-    config.listen = parse_listen_address(listen);
-    if (!admin_listen.empty()) {
-      config.admin_listen = parse_listen_address(admin_listen);
-      if (config.admin_token.empty()) {
-        throw CLI::ValidationError("--admin-listen",
-                                   "needs --admin-token (or $MODELHOST_ADMIN_TOKEN)");
-      }
-    }
   } catch (const CLI::ParseError& error) {
     if (print_routes) return PrintRoutes{};
-    return ExitNow{app.exit(error)};
+    const std::string key = error.get_exit_code() == 0 ? "" : key_in_message(app, error.what());
+    const SettingOrigins origins = find_origins(app, argc, argv, *reader);
+    const SettingSource source = key.empty() ? SettingSource::flag : origins.source_of(key);
+    if (source != SettingSource::environment && source != SettingSource::file) {
+      return ExitNow{app.exit(error)};
+    }
+    // A value from the environment or the file: say which, not only which flag.
+    std::string reason = error.what();
+    if (reason.rfind("--" + key + ": ", 0) == 0) reason.erase(0, key.size() + 4);
+    std::cerr << "hostd: " << origins.describe(key) << ": " << reason << "\n";
+    return ExitNow{error.get_exit_code()};
+  }
+  config.origins = find_origins(app, argc, argv, *reader);
+  try {
+    config.listen = parse_listen_address(listen);
   } catch (const std::invalid_argument& error) {
-    std::cerr << "hostd: " << (admin_listen.empty() ? "--listen" : "--listen/--admin-listen")
-              << ": " << error.what() << "\n";
+    std::cerr << "hostd: " << config.origins.describe("listen") << ": " << error.what() << "\n";
     return ExitNow{2};
   }
+  if (!admin_listen.empty()) {
+    try {
+      config.admin_listen = parse_listen_address(admin_listen);
+    } catch (const std::invalid_argument& error) {
+      std::cerr << "hostd: " << config.origins.describe("admin-listen") << ": " << error.what()
+                << "\n";
+      return ExitNow{2};
+    }
+    if (config.admin_token.empty()) {
+      std::cerr << "hostd: " << config.origins.describe("admin-listen")
+                << ": needs --admin-token (or $MODELHOST_ADMIN_TOKEN)\n";
+      return ExitNow{2};
+    }
+  }
   config.admin_socket = admin_socket.empty() ? default_admin_socket() : fs::path(admin_socket);
-  const char* socket_env = std::getenv("MODELHOST_ADMIN_SOCKET");
   config.admin_socket_dir_is_default =
-      admin_socket.empty() && (socket_env == nullptr || !*socket_env);
+      admin_socket.empty() &&
+      config.origins.source_of("admin-socket") == SettingSource::default_value;
   config.header_timeout = std::chrono::milliseconds(header_ms);
   config.body_timeout = std::chrono::milliseconds(body_ms);
   config.write_timeout = std::chrono::milliseconds(write_ms);
   config.drain_timeout = std::chrono::milliseconds(drain_ms);
   config.load_timeout = std::chrono::milliseconds(load_ms);
+  if (print_config) return PrintConfig{format_effective_config(config)};
   return config;
-}
-
-namespace {
-
-std::string errno_text(int error) {
-  return std::strerror(error);
-}
-
-// A directory hostd treats as its own (the default admin socket's, e.g. /tmp/modelhost-$UID):
-// one that someone else made, or that others may write to, could let them replace the socket.
-void require_private_dir(const fs::path& dir, const std::string& flag) {
-  struct stat info {};
-  if (::lstat(dir.c_str(), &info) != 0) {
-    throw ConfigError(flag + " " + dir.string() + ": cannot inspect it: " + errno_text(errno));
-  }
-  if (!S_ISDIR(info.st_mode)) {
-    throw ConfigError(flag + " " + dir.string() + ": not a directory (a symbolic link?)");
-  }
-  if (info.st_uid != ::geteuid()) {
-    throw ConfigError(flag + " " + dir.string() + ": owned by uid " + std::to_string(info.st_uid) +
-                      ", not by this user (uid " + std::to_string(::geteuid()) +
-                      "); remove it or pass --admin-socket");
-  }
-  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    throw ConfigError(flag + " " + dir.string() + ": writable by group or others (mode " + mode +
-                      "); make it 0700 (chmod 700) or pass --admin-socket");
-  }
-}
-
-// `private_dir`: created with mode 0700; `must_be_ours`: when it exists already, it must be
-// ours and private (require_private_dir).
-void require_writable_dir(const fs::path& dir, const std::string& flag, bool private_dir,
-                          bool must_be_ours = false) {
-  std::error_code error;
-  if (!fs::exists(dir, error)) {
-    fs::create_directories(dir, error);
-    if (error) {
-      throw ConfigError(flag + " " + dir.string() + ": cannot create it: " + error.message());
-    }
-    if (private_dir) fs::permissions(dir, fs::perms::owner_all, error);
-  } else if (!fs::is_directory(dir, error)) {
-    throw ConfigError(flag + " " + dir.string() + ": not a directory");
-  } else if (must_be_ours) {
-    require_private_dir(dir, flag);
-  }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-    throw ConfigError(flag + " " + dir.string() + ": not writable: " + errno_text(errno));
-  }
-}
-
-}  // namespace
-
-void prepare_directories(HostConfig& config) {
-  std::error_code error;
-  if (!fs::is_directory(config.models_dir, error)) {
-    throw ConfigError(
-        "--models-dir " + config.models_dir.string() +
-        (fs::exists(config.models_dir, error) ? ": not a directory" : ": no such directory"));
-  }
-  if (::access(config.models_dir.c_str(), R_OK | X_OK) != 0) {
-    throw ConfigError("--models-dir " + config.models_dir.string() +
-                      ": not readable: " + errno_text(errno));
-  }
-  config.models_dir = fs::absolute(config.models_dir);
-  require_writable_dir(config.cache_dir, "--cache-dir", false);
-  config.cache_dir = fs::absolute(config.cache_dir);
-  for (auto& dir : config.plugin_dirs) {
-    if (!fs::is_directory(dir, error)) {
-      throw ConfigError("--plugin-dir " + dir.string() + ": no such directory");
-    }
-    dir = fs::absolute(dir);
-  }
-  const fs::path socket_dir =
-      config.admin_socket.parent_path().empty() ? fs::path(".") : config.admin_socket.parent_path();
-  require_writable_dir(socket_dir, "--admin-socket", true, config.admin_socket_dir_is_default);
-  // sockaddr_un holds 108 bytes with the terminating NUL.
-  if (config.admin_socket.string().size() >= 108) {
-    throw ConfigError("--admin-socket " + config.admin_socket.string() +
-                      ": path too long for a Unix socket (107 bytes at most)");
-  }
 }
 
 }  // namespace mh::host

@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include "config/installed_layout.hpp"
+#include "daemon/service_notifier.hpp"
 #include "http/admin_api.hpp"
 #include "http/http_routes.hpp"
 #include "http/http_server.hpp"
@@ -76,8 +78,11 @@ int run_daemon(const HostConfig& config) {
 
   PluginStore store(plugin_store_dir(config.cache_dir));
   RegistrySettings settings;
-  settings.scan =
-      ScanSettings{config.models_dir, config.plugin_dirs, config.cache_dir, config.storage};
+  // A manifest's "plugin" is looked for beside it, in every --plugin-dir, then among the
+  // plugins installed with hostd.
+  std::vector<std::filesystem::path> plugin_dirs = config.plugin_dirs;
+  if (auto installed = installed_plugin_dir()) plugin_dirs.push_back(*installed);
+  settings.scan = ScanSettings{config.models_dir, plugin_dirs, config.cache_dir, config.storage};
   settings.load_timeout = config.load_timeout;
   settings.drain_timeout = config.drain_timeout;
   settings.isolation.isolation =
@@ -132,6 +137,7 @@ int run_daemon(const HostConfig& config) {
                config.cache_dir.string());
 
   registry->reload(std::nullopt, false, std::chrono::milliseconds(0), log_changes);
+  notify_ready("listening on http://" + identity.listen + "; models load in the background");
 
   std::atomic<int> exit_code{0};
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -142,6 +148,7 @@ int run_daemon(const HostConfig& config) {
         "{}: shutting down: no new connections; in-flight requests finish (at most {} ms), "
         "then every model cleans up",
         signal == SIGINT ? "SIGINT" : "SIGTERM", config.drain_timeout.count());
+    notify_stopping("draining: in-flight requests finish, then every model cleans up");
     router->set_shutting_down();
     server.stop_accepting();
     // A second signal: stop now.

@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
     std::cout << route_list_markdown();
     return 0;
   }
+  if (const auto* print = std::get_if<PrintConfig>(&command_line)) {
+    std::cout << print->text;
+    return 0;
+  }
   HostConfig config = std::get<HostConfig>(std::move(command_line));
 
   auto logger = spdlog::stderr_color_mt("hostd");

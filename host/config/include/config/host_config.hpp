@@ -1,6 +1,9 @@
 #pragma once
-// hostd's settings, parsed from the command line (command_line.cpp) into a plain struct that
-// the rest of the daemon reads. Nothing here touches the network or plugins.
+// hostd's settings, parsed from the command line, the environment and the config file
+// (command_line.cpp) into a plain struct that the rest of the daemon reads. Nothing here
+// touches the network or plugins.
+#include "config/setting_source.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -46,6 +49,8 @@ struct HostConfig {
   // How a model runs its plugin when its model.json says nothing: "process" (a runner
   // process per model generation) or "none" (in hostd's own process).
   std::string default_isolation = "process";
+  // Where each value came from (for --print-config and for errors that name the user's input).
+  SettingOrigins origins;
 };
 
 // "HOST:PORT" (IPv6 as "[::1]:8080"); throws std::invalid_argument naming the bad part.
