@@ -34,7 +34,9 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
 stage() { printf '\nsanitize: %s\n' "$*"; }
 # Line tables only and light optimisation: the sanitizer builds are mostly compile time.
-sanitizer_build_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Warnings stay warnings here: the normal build holds the code to -Werror, and GCC's
+# instrumented builds add their own (e.g. -Wtsan on Boost.Asio's atomic_thread_fence).
+sanitizer_build_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMODELHOST_WERROR=OFF
                        "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
                        "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG")
 timings=()
