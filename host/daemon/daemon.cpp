@@ -5,6 +5,7 @@
 #include "http/admin_api.hpp"
 #include "http/http_routes.hpp"
 #include "http/http_server.hpp"
+#include "isolation/process_backend.hpp"
 #include "metrics/metrics.hpp"
 #include "model/model_registry.hpp"
 #include "plugin/library_unloader.hpp"
@@ -183,6 +184,11 @@ int run_daemon(const HostConfig& config) {
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
 
+  // A runner's I/O thread may still be on its way out of a callback that posts to the pools
+  // (an unload's done): let it end before the pools go.
+  if (!mh::isolation::wait_for_runner_io_threads(std::chrono::seconds(5))) {
+    spdlog::warn("shutdown: a runner's I/O thread has not ended after 5 s; exiting anyway");
+  }
   // Plugins called every done; what may still be queued for them (timers, late callbacks)
   // is dropped.
   lifecycle.stop();

@@ -8,12 +8,25 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
+#include <mutex>
 
 namespace mh::isolation {
 
 namespace {
+
+// I/O threads not yet ended (see wait_for_runner_io_threads).
+std::mutex io_threads_mutex;
+std::condition_variable io_threads_ended;
+std::size_t io_threads_live = 0;
+
+void io_thread_ended() {
+  std::lock_guard lock(io_threads_mutex);
+  --io_threads_live;
+  io_threads_ended.notify_all();
+}
 
 // Past handshake_timeout the I/O thread kills the runner and answers; this is only a backstop.
 constexpr auto kHandshakeBackstop = std::chrono::seconds(10);
@@ -34,7 +47,15 @@ std::string RunnerSession::shown_path() const {
 }
 
 void RunnerSession::launch() {
-  io_thread_ = std::thread([self = shared_from_this()] { self->run(); });
+  {
+    std::lock_guard lock(io_threads_mutex);
+    ++io_threads_live;
+  }
+  io_thread_ = std::thread([self = shared_from_this()]() mutable {
+    self->run();
+    self.reset();  // the session's last callbacks and members go before the count drops
+    io_thread_ended();
+  });
   io_thread_id_ = io_thread_.get_id();
 }
 
@@ -324,6 +345,11 @@ std::optional<RunnerExit> RunnerSession::wait_for_exit(std::chrono::milliseconds
   std::unique_lock lock(mutex_);
   changed_.wait_for(lock, limit, [&] { return exit_.has_value(); });
   return exit_;
+}
+
+bool wait_for_runner_io_threads(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(io_threads_mutex);
+  return io_threads_ended.wait_for(lock, timeout, [] { return io_threads_live == 0; });
 }
 
 }  // namespace mh::isolation

@@ -90,4 +90,10 @@ class ProcessBackend final : public host::PluginBackend {
   std::shared_ptr<RunnerSession> session_;
 };
 
+// Waits until the I/O thread of every runner session has ended (a session released from its
+// own thread detaches it, and that thread may still be calling the host's callbacks, which post
+// to hostd's thread pools); false when `timeout` passed first. hostd calls it before its pools
+// go away at exit.
+bool wait_for_runner_io_threads(std::chrono::milliseconds timeout);
+
 }  // namespace mh::isolation
