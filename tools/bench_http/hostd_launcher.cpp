@@ -1,128 +1,28 @@
 #include "hostd_launcher.hpp"
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
-
-#include <chrono>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
-
-extern char** environ;
-
 namespace mh::bench {
-
-namespace fs = std::filesystem;
-namespace http = boost::beast::http;
 
 namespace {
 
-std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-unsigned get_status(std::uint16_t port, const std::string& target) {
-  try {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::socket socket(io);
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::asio::connect(socket, resolver.resolve("127.0.0.1", std::to_string(port)));
-    http::request<http::empty_body> request(http::verb::get, target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    http::write(socket, request);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
-    return response.result_int();
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+ModelHostdSpec echo_spec(const std::filesystem::path& hostd,
+                         const std::filesystem::path& echo_plugin,
+                         const std::vector<std::string>& extra_args) {
+  ModelHostdSpec spec;
+  spec.hostd = hostd;
+  spec.model = "echo";
+  spec.plugin = echo_plugin;
+  spec.manifest_json =
+      R"({"plugin": ")" + echo_plugin.filename().string() + R"(", "max_concurrency": 1024})";
+  spec.extra_args = extra_args;
+  spec.ready_timeout = std::chrono::seconds(20);
+  return spec;
 }
 
 }  // namespace
 
-HostdLauncher::HostdLauncher(const fs::path& hostd, const fs::path& echo_plugin,
-                             const std::vector<std::string>& extra_args) {
-  char pattern[] = "/tmp/mh-bench-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = pattern;
-  fs::create_directories(dir_ / "models" / "echo");
-  fs::copy_file(echo_plugin, dir_ / "models" / "echo" / "libmh_echo.so");
-  std::ofstream(dir_ / "models" / "echo" / "model.json")
-      << R"({"plugin": "libmh_echo.so", "max_concurrency": 1024})";
-  port_ = free_port();
-  std::vector<std::string> args = {hostd.string(),
-                                   "--models-dir",
-                                   (dir_ / "models").string(),
-                                   "--cache-dir",
-                                   (dir_ / "cache").string(),
-                                   "--admin-socket",
-                                   (dir_ / "admin.sock").string(),
-                                   "--listen",
-                                   "127.0.0.1:" + std::to_string(port_),
-                                   "--log-level",
-                                   "warn"};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const fs::path log = dir_ / "hostd.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) throw std::runtime_error("cannot start " + hostd.string());
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (get_status(port_, "/v2/models/echo/ready") != 200) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("hostd exited; its log:\n" + read_text(log));
-    }
-    if (std::chrono::steady_clock::now() > give_up) {
-      throw std::runtime_error("hostd did not serve echo within 20 s; its log:\n" + read_text(log));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-HostdLauncher::~HostdLauncher() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  std::error_code ignored;
-  fs::remove_all(dir_, ignored);
-}
+HostdLauncher::HostdLauncher(const std::filesystem::path& hostd,
+                             const std::filesystem::path& echo_plugin,
+                             const std::vector<std::string>& extra_args)
+    : hostd_(echo_spec(hostd, echo_plugin, extra_args)) {}
 
 }  // namespace mh::bench

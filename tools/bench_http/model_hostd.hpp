@@ -1,7 +1,7 @@
 #pragma once
 // A hostd of its own serving one model for a benchmark: a temporary models directory holding
 // the plugin and the model.json given, a free loopback port, the log in a file; stopped with
-// SIGTERM (and the directory removed) at the end. (bench_http's HostdLauncher serves echo only.)
+// SIGTERM (and the directory removed) at the end.
 #include <sys/types.h>
 
 #include <chrono>
